@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
@@ -68,3 +69,112 @@ class Watchlist:
     feeds: tuple[Feed, ...]
     terms: tuple[Term, ...]
     narratives: tuple[TrackedNarrative, ...]
+
+
+# --- poll stages -------------------------------------------------------------------------------
+
+
+class FetchOutcome(enum.StrEnum):
+    """What one fetch of one feed came to."""
+
+    OK = "ok"  # a body to parse
+    NOT_MODIFIED = "not_modified"  # 304, or a body byte-identical to the last one
+    RETRY_LATER = "retry_later"  # 429/503 with Retry-After: not a failure
+    GONE = "gone"  # 410
+    ERROR = "error"  # anything else: network, policy, HTTP status, size, deadline
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What jirga remembers of a feed between polls (the conditional-GET validators and health)."""
+
+    feed_id: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_errors: int = 0
+    consecutive_gone: int = 0
+    next_attempt_at: dt.datetime | None = None
+    gone: bool = False
+    redirect_url: str | None = None
+    last_success_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The answer to one fetch, with everything the poll needs to update the feed's state."""
+
+    outcome: FetchOutcome
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int | None = None
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    retry_after: dt.datetime | None = None
+    permanent_redirect: str | None = None  # target of a 301/308 chain, to confirm next time
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """One feed entry as the parser found it: untrusted text, not yet normalised."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary_html: str
+    content_html: str
+    published: str | None  # the date as the feed wrote it
+    published_parsed: dt.datetime | None  # feedparser's reading of it, UTC, or None
+    author: str | None = None
+    language: str | None = None  # xml:lang or the feed's language, when declared
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed feed document: its entries (newest first, capped) and what went wrong."""
+
+    entries: tuple[RawEntry, ...]
+    title: str | None = None
+    version: str | None = None  # feedparser's format name, e.g. "rss20", "atom10"
+    language: str | None = None
+    warnings: tuple[str, ...] = ()
+    error: str | None = None  # set when nothing usable could be parsed
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One match of a watch-term alias: where it is in the article's plain text, and its sentence."""
+
+    term: str
+    alias: str
+    start: int
+    end: int
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """A normalised entry, ready to be matched, deduplicated and stored."""
+
+    source: str  # feed id, or "import:<outlet>"
+    feed_id: str | None
+    outlet: str
+    entry_key: str
+    url: str | None
+    canonical_url: str | None
+    title: str
+    text: str  # plain text: title and body, for matching and clustering
+    html: str  # sanitized HTML for display
+    language: str
+    published_at: dt.datetime
+    date_estimated: bool
+    fetched_at: dt.datetime
+    content_hash: str
+    warnings: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from flows import commands_config, commands_db, commands_feeds
+from flows import commands_config, commands_db, commands_feeds, commands_poll
 from jirga import __version__
 from jirga.errors import ConfigError, JirgaError
 
@@ -48,6 +48,8 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
 cli.add_command(commands_config.config)
 cli.add_command(commands_db.db)
 cli.add_command(commands_feeds.feeds)
+cli.add_command(commands_poll.poll)
+cli.add_command(commands_poll.import_)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import click
@@ -29,6 +30,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
     return value
 
 

@@ -50,4 +50,12 @@ class ParseError(JirgaError):
 
 
 class StorageError(JirgaError):
-    """The database refused or failed an operation."""
+    """The database refused or failed an operation.
+
+    ``transient`` is set when trying again may succeed: a lock held too long, a dropped
+    connection, a serialization failure.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient

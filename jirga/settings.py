@@ -99,6 +99,49 @@ class Settings(BaseSettings):
         description="Allow fetching from loopback and private addresses (tests, intranet feeds).",
     )
 
+    fetch_concurrency: int = Field(16, ge=1, le=256, description="Feeds fetched at once.")
+    fetch_per_host: int = Field(2, ge=1, le=32, description="Requests at once to one host.")
+    fetch_connect_timeout: float = Field(
+        10.0, gt=0, description="Seconds to wait for a connection."
+    )
+    fetch_read_timeout: float = Field(20.0, gt=0, description="Seconds to wait for each read.")
+    fetch_deadline: float = Field(
+        60.0, gt=0, description="Overall seconds one fetch may take, however the server trickles."
+    )
+    fetch_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest feed body accepted, after decompression."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per fetch.")
+    backoff_base: float = Field(
+        300.0, gt=0, description="Seconds a failing feed waits after its first error (doubles)."
+    )
+    backoff_max: float = Field(
+        86_400.0, gt=0, description="Longest wait between attempts of a failing feed, in seconds."
+    )
+    gone_after: int = Field(
+        3, ge=1, description="Consecutive 410 Gone answers after which a feed is marked gone."
+    )
+
+    # --- parsing ------------------------------------------------------------------------------
+    parse_workers: int = Field(
+        0,
+        ge=0,
+        description="Parser processes; 0: one per CPU core.",
+    )
+    parse_timeout: float = Field(30.0, gt=0, description="Seconds one feed document may parse.")
+    parse_memory_mb: int = Field(
+        1024, ge=128, description="Memory limit of each parser process, in MiB."
+    )
+    max_entries_per_feed: int = Field(
+        200, ge=1, description="Newest entries kept from one feed document."
+    )
+    max_field_chars: int = Field(
+        100_000, ge=1000, description="Longest value kept of any one entry field."
+    )
+    max_entry_chars: int = Field(
+        400_000, ge=1000, description="Most text kept of one entry, all fields together."
+    )
+
     @field_validator("digest_recipients", mode="before")
     @classmethod
     def _split_recipients(cls, value: object) -> object:

@@ -60,6 +60,9 @@ class TrackedNarrative:
     name: str
     description: str
     phrases: tuple[str, ...] = field(default_factory=tuple)
+    # Ids of watch terms: an article is scored against this narrative only when it mentions one of
+    # them. Empty: every stored article is scored.
+    terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class Mention:
-    """One match of a watch-term alias: where it is in the article's plain text, and its sentence."""
+    """One match of a watch-term alias: its place in the article's plain text, and its sentence."""
 
     term: str
     alias: str
@@ -178,3 +181,31 @@ class Article:
     fetched_at: dt.datetime
     content_hash: str
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatchedArticle:
+    """An article that mentions a watch term, with its mentions and near-duplicate band keys."""
+
+    article: Article
+    mentions: tuple[Mention, ...]
+    band_keys: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A feed's health as ``jirga feeds status`` shows it."""
+
+    feed_id: str
+    name: str
+    enabled: bool
+    url: str
+    last_fetched_at: dt.datetime | None
+    last_success_at: dt.datetime | None
+    last_status: int | None
+    consecutive_errors: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    gone: bool
+    redirect_url: str | None
+    articles: int

@@ -11,15 +11,34 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from jirga.dedup import DedupConfig
 from jirga.errors import StorageError
-from jirga.types import Feed
-from storage import migrate
+from jirga.types import Feed, FeedHealth, FeedState, MatchedArticle
+from storage import migrate, polls
 from storage.db import make_engine, normalise_url
-from storage.models import FeedRow
+from storage.models import ArticleRow, FeedRow, LockRow
 from storage.upsert import insert_ignore
+
+
+def is_transient(exc: SQLAlchemyError) -> bool:
+    """Whether a second try of the same work may succeed."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig).lower()
+        return any(
+            word in text
+            for word in ("locked", "busy", "could not serialize", "deadlock", "connection")
+        )
+    return False
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's multi-line statement dump."""
+    return (str(exc.orig) if getattr(exc, "orig", None) else str(exc)).strip().splitlines()[0]
 
 
 class Storage:
@@ -86,7 +105,10 @@ class Storage:
                 with conn.begin():
                     yield conn
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error on {self.describe()}: {exc}") from exc
+            raise StorageError(
+                f"database error on {self.describe()}: {_first_line(exc)}",
+                transient=is_transient(exc),
+            ) from exc
 
     # --- feeds ----------------------------------------------------------------------------
     def sync_feeds(self, feeds: Sequence[Feed], now: dt.datetime) -> None:
@@ -96,11 +118,10 @@ class Storage:
         in the config is disabled, not deleted, so its articles keep their source.
         """
         with self._tx() as conn:
-            existing = {row.id: row for row in conn.execute(select(FeedRow.id, FeedRow.url))}
+            existing = {row.id: row for row in conn.execute(select(FeedRow.id, FeedRow.config_url))}
             for feed in feeds:
-                values = {
+                values: dict[str, object] = {
                     "name": feed.name,
-                    "url": feed.url,
                     "country": feed.country,
                     "language": feed.language,
                     "tags": list(feed.tags),
@@ -111,6 +132,8 @@ class Storage:
                     conn.execute(
                         insert_ignore(conn, FeedRow).values(
                             id=feed.id,
+                            url=feed.url,
+                            config_url=feed.url,
                             created_at=now,
                             consecutive_errors=0,
                             consecutive_gone=0,
@@ -119,8 +142,10 @@ class Storage:
                         )
                     )
                     continue
-                if existing[feed.id].url != feed.url:
+                if existing[feed.id].config_url != feed.url:
                     values.update(
+                        url=feed.url,
+                        config_url=feed.url,
                         etag=None,
                         last_modified=None,
                         body_hash=None,
@@ -148,11 +173,124 @@ class Storage:
             Feed(
                 id=r["id"],
                 name=r["name"],
-                url=r["url"],
+                url=r["config_url"],
                 country=r["country"],
                 language=r["language"],
                 tags=tuple(r["tags"] or ()),
                 enabled=r["enabled"],
+            )
+            for r in rows
+        ]
+
+    def feed_states(self, *, enabled_only: bool = True) -> list[FeedState]:
+        """The fetch state of every (enabled) feed, ordered by id."""
+        query = select(FeedRow).order_by(FeedRow.id)
+        if enabled_only:
+            query = query.where(FeedRow.enabled.is_(True))
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            FeedState(
+                feed_id=r["id"],
+                url=r["url"],
+                etag=r["etag"],
+                last_modified=r["last_modified"],
+                body_hash=r["body_hash"],
+                consecutive_errors=r["consecutive_errors"],
+                consecutive_gone=r["consecutive_gone"],
+                next_attempt_at=r["next_attempt_at"],
+                gone=r["gone"],
+                redirect_url=r["redirect_url"],
+                last_success_at=r["last_success_at"],
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+    def record_fetch(self, state: FeedState, now: dt.datetime, status: int | None) -> None:
+        """Save a feed's state after a fetch that brought no entries to store."""
+        with self._tx() as conn:
+            polls.write_state(conn, state, now, status)
+
+    def store_feed(
+        self,
+        state: FeedState,
+        items: Sequence[MatchedArticle],
+        now: dt.datetime,
+        status: int | None,
+        dedup: DedupConfig,
+    ) -> polls.StoreReport:
+        """Store a feed's matching articles, then its new state, in one transaction."""
+        with self._tx() as conn:
+            report = polls.store_articles(conn, items, dedup)
+            polls.write_state(conn, state, now, status)
+        return report
+
+    def store_imported(
+        self, items: Sequence[MatchedArticle], dedup: DedupConfig
+    ) -> polls.StoreReport:
+        """Store imported articles (archives, backfills) in one transaction."""
+        with self._tx() as conn:
+            return polls.store_articles(conn, items, dedup)
+
+    # --- leases ---------------------------------------------------------------------------
+    def acquire_lock(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Take the named lease unless someone else holds an unexpired one."""
+        with self._tx() as conn:
+            conn.execute(delete(LockRow).where(LockRow.name == name, LockRow.expires_at <= now))
+            inserted = conn.execute(
+                insert_ignore(conn, LockRow)
+                .values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
+                .returning(LockRow.name)
+            ).scalar_one_or_none()
+            if inserted is not None:
+                return True
+            current = conn.execute(
+                select(LockRow.holder).where(LockRow.name == name)
+            ).scalar_one_or_none()
+            return current == holder
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Give the lease back (only its holder can)."""
+        with self._tx() as conn:
+            conn.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder))
+
+    def lock_holder(self, name: str) -> str | None:
+        """Who holds the named lease, if anyone."""
+        with self._tx(write=False) as conn:
+            return conn.execute(
+                select(LockRow.holder).where(LockRow.name == name)
+            ).scalar_one_or_none()
+
+    def feed_health(self) -> list[FeedHealth]:
+        """Every known feed's health, with its number of stored articles."""
+        counts = (
+            select(ArticleRow.feed_id, func.count().label("n"))
+            .group_by(ArticleRow.feed_id)
+            .subquery()
+        )
+        query = (
+            select(*FeedRow.__table__.c, func.coalesce(counts.c.n, 0).label("articles"))
+            .outerjoin(counts, counts.c.feed_id == FeedRow.id)
+            .order_by(FeedRow.id)
+        )
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            FeedHealth(
+                feed_id=r["id"],
+                name=r["name"],
+                enabled=r["enabled"],
+                url=r["url"],
+                last_fetched_at=r["last_fetched_at"],
+                last_success_at=r["last_success_at"],
+                last_status=r["last_status"],
+                consecutive_errors=r["consecutive_errors"],
+                last_error=r["last_error"],
+                next_attempt_at=r["next_attempt_at"],
+                gone=r["gone"],
+                redirect_url=r["redirect_url"],
+                articles=int(r["articles"]),
             )
             for r in rows
         ]

@@ -7,7 +7,7 @@ describe it to the ORM and to Core queries. Times are stored as UTC (timezone-aw
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -47,7 +47,7 @@ class Base(DeclarativeBase):
     """The one base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UTCDateTime(),
         dict[str, Any]: JSON,
         list[str]: JSON,
@@ -61,6 +61,9 @@ class FeedRow(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    # ``config_url`` is what feeds.toml says; ``url`` is what is fetched, which a confirmed
+    # permanent redirect may have moved on.
+    config_url: Mapped[str] = mapped_column(String(URL_MAX))
     url: Mapped[str] = mapped_column(String(URL_MAX))
     country: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(10))

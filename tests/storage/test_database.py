@@ -72,7 +72,9 @@ def test_changed_url_resets_validators(storage: Storage) -> None:
 
 
 def test_datetimes_come_back_aware_utc(storage: Storage) -> None:
-    storage.sync_feeds([DAWN], dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))))
+    storage.sync_feeds(
+        [DAWN], dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    )
     with storage.engine.connect() as conn:
         created = conn.execute(sa.select(FeedRow.created_at)).scalar_one()
     assert created == NOW
@@ -85,9 +87,11 @@ def test_naive_datetimes_are_refused(storage: Storage) -> None:
 
 
 def test_driver_errors_become_storage_error(tmp_path: object) -> None:
-    store = Storage("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    store = Storage(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
     try:
-        with pytest.raises(StorageError, match="127.0.0.1"):
+        with pytest.raises(StorageError, match=r"127\.0\.0\.1"):
             store.feeds()
     finally:
         store.close()

@@ -1,0 +1,138 @@
+"""Writes of the poll: one transaction per feed — its new articles, mentions and band keys, then
+its fetch state — so a crash at any point leaves either all of a feed's work or none of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, tuple_, update
+
+from jirga.dedup import DedupConfig, best_match
+from jirga.types import FeedState, MatchedArticle
+from storage.models import ArticleBandRow, ArticleRow, FeedRow, MentionRow
+from storage.upsert import insert_ignore
+
+# How many candidate originals are checked for one article at most; band keys of common
+# boilerplate could otherwise pull in thousands.
+MAX_NEAR_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """What storing one feed's matching entries came to."""
+
+    new: int = 0
+    duplicates: int = 0  # already stored: same entry key in the feed, or same canonical URL
+    near_duplicates: int = 0  # stored, and linked to an earlier original
+    mentions: int = 0
+
+
+def state_values(state: FeedState) -> dict[str, object]:
+    """The columns of ``feeds`` that hold a FeedState."""
+    return {
+        "url": state.url,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "body_hash": state.body_hash,
+        "consecutive_errors": state.consecutive_errors,
+        "consecutive_gone": state.consecutive_gone,
+        "next_attempt_at": state.next_attempt_at,
+        "gone": state.gone,
+        "redirect_url": state.redirect_url,
+        "last_success_at": state.last_success_at,
+        "last_error": state.last_error,
+    }
+
+
+def write_state(conn: Connection, state: FeedState, now: dt.datetime, status: int | None) -> None:
+    """Save a feed's state after a fetch."""
+    conn.execute(
+        update(FeedRow)
+        .where(FeedRow.id == state.feed_id)
+        .values(**state_values(state), last_fetched_at=now, last_status=status, updated_at=now)
+    )
+
+
+def store_articles(
+    conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
+) -> StoreReport:
+    """Insert matching articles with their mentions and band keys; existing ones are skipped."""
+    new = dups = near = mentions = 0
+    for item in items:
+        a = item.article
+        original = _near_original(conn, a.text, item.band_keys, dedup)
+        article_id = conn.execute(
+            insert_ignore(conn, ArticleRow)
+            .values(
+                source=a.source,
+                feed_id=a.feed_id,
+                outlet=a.outlet,
+                entry_key=a.entry_key,
+                url=a.url,
+                canonical_url=a.canonical_url,
+                title=a.title,
+                text=a.text,
+                html=a.html,
+                language=a.language,
+                published_at=a.published_at,
+                date_estimated=a.date_estimated,
+                fetched_at=a.fetched_at,
+                content_hash=a.content_hash,
+                duplicate_of=original[0] if original else None,
+                duplicate_similarity=original[1] if original else None,
+            )
+            .returning(ArticleRow.id)
+        ).scalar_one_or_none()
+        if article_id is None:
+            dups += 1
+            continue
+        new += 1
+        near += original is not None
+        if item.mentions:
+            rows = [
+                {
+                    "article_id": article_id,
+                    "term": m.term,
+                    "alias": m.alias,
+                    "start": m.start,
+                    "end": m.end,
+                    "snippet": m.snippet,
+                }
+                for m in item.mentions
+            ]
+            conn.execute(insert_ignore(conn, MentionRow), rows)
+            mentions += len(rows)
+        if item.band_keys:
+            conn.execute(
+                insert_ignore(conn, ArticleBandRow),
+                [{"article_id": article_id, "band": b, "band_key": k} for b, k in item.band_keys],
+            )
+    return StoreReport(new=new, duplicates=dups, near_duplicates=near, mentions=mentions)
+
+
+def _near_original(
+    conn: Connection,
+    text: str,
+    band_keys: Sequence[tuple[int, int]],
+    dedup: DedupConfig,
+) -> tuple[int, float] | None:
+    """The earlier original this text is a near-copy of, with the similarity, if any."""
+    if not band_keys:
+        return None
+    candidate_ids = (
+        select(ArticleBandRow.article_id)
+        .where(tuple_(ArticleBandRow.band, ArticleBandRow.band_key).in_(list(band_keys)))
+        .distinct()
+    )
+    rows = conn.execute(
+        select(ArticleRow.id, ArticleRow.text)
+        .where(ArticleRow.id.in_(candidate_ids), ArticleRow.duplicate_of.is_(None))
+        .order_by(ArticleRow.published_at, ArticleRow.id)
+        .limit(MAX_NEAR_CANDIDATES)
+    ).all()
+    if not rows:
+        return None
+    found = best_match(text, ((r.id, r.text) for r in rows), dedup)
+    return (int(found[0]), found[1]) if found else None

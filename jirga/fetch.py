@@ -1,0 +1,396 @@
+"""The hardened fetcher: conditional GETs of many feeds at once, within limits a hostile server
+cannot stretch (schemes, checked addresses on every hop, decoded-size cap, overall deadline).
+
+A feed's problem never raises: it comes back as a :class:`FetchResult` whose ``error`` says what
+went wrong in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import re
+import threading
+import time
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import httpx
+
+from jirga import __version__
+from jirga.errors import FetchError, FetchRefused
+from jirga.netpolicy import DeadlineExceeded, GuardedBackend, deadline_scope
+from jirga.types import FeedState, FetchOutcome, FetchResult
+
+__all__ = ["FetchLimits", "Fetcher", "user_agent"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_SCHEMES = frozenset({"http", "https"})
+_HEADERS = {
+    "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+    "Accept-Encoding": "gzip, deflate",  # only what _decoded can bound
+}
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}")
+_STEP = 256 * 1024  # largest piece inflated at once
+
+
+def user_agent(contact: str) -> str:
+    """The User-Agent jirga sends: its name, version and how a publisher can reach the operator."""
+    contact = " ".join(contact.split()) or "not configured"
+    return f"jirga/{__version__} (+news monitor; contact: {contact})"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Every limit of one fetch. Sizes are bytes, times seconds."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0  # the whole fetch, redirects and a trickling server included
+    max_body_bytes: int = 10 * 1024 * 1024  # after decoding
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    user_agent: str = user_agent("")
+    max_retry_after: float = 86_400.0  # a Retry-After further away is clamped to this
+
+    def __post_init__(self) -> None:
+        if min(self.connect_timeout, self.read_timeout, self.deadline) <= 0:
+            raise ValueError("fetch timeouts and deadline must be positive")
+        if self.max_body_bytes < 1 or self.max_redirects < 0:
+            raise ValueError("max_body_bytes must be positive and max_redirects not negative")
+
+
+def _size(n: int) -> str:
+    unit, factor = ("MiB", 1 << 20) if n >= 1 << 20 else ("KiB", 1 << 10)
+    return f"{n / factor:g} {unit}"
+
+
+def _decoded(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    """The body decoded from its Content-Encoding, in pieces of at most ``_STEP`` bytes.
+
+    httpx's decoders inflate a whole network chunk at once (64 KiB of gzip can be 64 MiB) and
+    stack encodings; inflating only as the caller pulls stops a gzip bomb at the cap instead.
+    """
+    if encoding in ("", "identity"):
+        yield from chunks
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(f"unsupported Content-Encoding {encoding!r}")
+    gzipped = encoding != "deflate"
+    z = zlib.decompressobj(16 + zlib.MAX_WBITS if gzipped else zlib.MAX_WBITS)
+    fresh = True
+    try:
+        for pending in chunks:
+            # Every pass consumes input or yields output, so the loop ends with the input.
+            while pending:
+                try:
+                    piece = z.decompress(pending, _STEP)
+                except zlib.error:
+                    if gzipped or not fresh:
+                        raise
+                    # "deflate" is often sent raw, without the zlib wrapper the RFC asks for.
+                    z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    fresh = False
+                    continue
+                fresh = False
+                if piece:
+                    yield piece
+                if not z.eof:
+                    pending = z.unconsumed_tail
+                    continue
+                pending = z.unused_data
+                if not (gzipped and pending.startswith(b"\x1f\x8b")):
+                    return  # what follows the end is padding some servers send
+                z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a further gzip member
+    except zlib.error as exc:
+        raise FetchError(f"invalid {encoding} body: {exc}") from None
+
+
+def _retry_after(value: str | None, now: dt.datetime, cap: float) -> dt.datetime | None:
+    """When a Retry-After (delta-seconds or HTTP-date) points to, at most ``cap`` s from now."""
+    if value is None:
+        return None
+    value = value.strip()
+    if _DELTA_SECONDS.fullmatch(value):
+        delay = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)  # HTTP-dates are GMT by definition
+        delay = (when - now).total_seconds()
+    return now + dt.timedelta(seconds=min(max(delay, 0.0), cap))
+
+
+def _host_key(url: str) -> str:
+    try:
+        return httpx.URL(url).host
+    except (httpx.InvalidURL, TypeError):
+        return ""
+
+
+@dataclass
+class _Trail:
+    """Where a fetch has got to, so that a failure can say at which URL it happened."""
+
+    requested: str
+    url: str
+    now: dt.datetime
+    deadline: float  # monotonic
+    status: int | None = None
+    redirects: int = 0
+    permanent: bool = True
+
+
+class Fetcher:
+    """Fetches feeds with one shared ``httpx.Client``, from threads, within :class:`FetchLimits`.
+
+    At most ``concurrency`` fetches run at once in :meth:`fetch_many`, and at most ``per_host``
+    requests go to one host at once (also across threads calling :meth:`fetch` directly).
+    ``exempt_networks`` (CIDR strings) are admitted even when private addresses are refused.
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits,
+        *,
+        concurrency: int = 16,
+        per_host: int = 2,
+        exempt_networks: Iterable[str] = (),
+    ) -> None:
+        if concurrency < 1 or per_host < 1:
+            raise ValueError("concurrency and per_host must be at least 1")
+        self.limits = limits
+        self._concurrency = concurrency
+        self._per_host = per_host
+        self._backend = GuardedBackend(
+            allow_private=limits.allow_private_networks,
+            exempt=exempt_networks,
+            resolver_threads=concurrency,
+        )
+        # No cookie may be stored: it would leak between feeds and grow without bound.
+        jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        self._client = httpx.Client(
+            transport=self._backend.transport(
+                httpx.Limits(max_connections=2 * concurrency, max_keepalive_connections=concurrency)
+            ),
+            cookies=jar,
+            trust_env=False,  # an environment proxy would connect where the policy cannot see
+            follow_redirects=False,  # every hop is re-checked by hand
+            headers={"User-Agent": limits.user_agent, **_HEADERS},
+        )
+        # The backend caps every socket wait by the deadline; the pool wait is bounded here.
+        self._timeout = httpx.Timeout(
+            limits.read_timeout, connect=limits.connect_timeout, pool=limits.deadline
+        )
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="jirga-fetch")
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connections and stop the worker threads."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._client.close()
+        self._backend.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- fetching -------------------------------------------------------------------------------
+
+    def fetch_many(
+        self, states: Iterable[FeedState], now: dt.datetime
+    ) -> Iterator[tuple[FeedState, FetchResult]]:
+        """Fetch every feed, yielding each with its result as soon as it completes.
+
+        Feeds wait in per-host queues so that a host with many feeds never holds more than
+        ``per_host`` workers while feeds of other hosts could run.
+        """
+        waiting: dict[str, deque[FeedState]] = {}
+        for state in states:
+            waiting.setdefault(_host_key(state.url), deque()).append(state)
+        busy: Counter[str] = Counter()
+        running: dict[Future[FetchResult], tuple[FeedState, str]] = {}
+        try:
+            while waiting or running:
+                for host, queue in list(waiting.items()):
+                    while (
+                        queue and busy[host] < self._per_host and len(running) < self._concurrency
+                    ):
+                        state = queue.popleft()
+                        running[self._pool.submit(self.fetch, state, now)] = (state, host)
+                        busy[host] += 1
+                    if not queue:
+                        del waiting[host]
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    state, host = running.pop(future)
+                    busy[host] -= 1
+                    yield state, future.result()
+        finally:
+            for future in running:
+                future.cancel()  # the caller stopped listening; fetches under way still end
+
+    def fetch(self, state: FeedState, now: dt.datetime) -> FetchResult:
+        """Fetch one feed with a conditional GET; never raises for the feed's own problems."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        started = time.monotonic()
+        trail = _Trail(state.url, state.url, now.astimezone(dt.UTC), started + self.limits.deadline)
+        with deadline_scope(trail.deadline):
+            try:
+                result = self._follow(state, trail)
+            except DeadlineExceeded:
+                result = self._error(trail, f"deadline of {self.limits.deadline:g} s exceeded")
+            except FetchError as exc:
+                result = self._error(trail, str(exc))
+            except httpx.TimeoutException as exc:
+                result = self._error(trail, self._timeout_message(exc))
+            except httpx.InvalidURL as exc:
+                result = self._error(trail, f"invalid URL: {exc}")
+            except httpx.HTTPError as exc:
+                result = self._error(trail, _one_line(exc))
+            except Exception as exc:  # a feed must never fail the run, whatever it sends
+                result = self._error(trail, f"unexpected {_one_line(exc)}")
+        return replace(result, elapsed=time.monotonic() - started)
+
+    def _follow(self, state: FeedState, trail: _Trail) -> FetchResult:
+        url = httpx.URL(state.url)
+        if url.scheme not in _SCHEMES:
+            raise FetchRefused(f"unsupported scheme {url.scheme or '(none)'}")
+        headers = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        seen = {str(url)}
+        while True:
+            trail.url, trail.status = str(url), None
+            with self._slot(url.host, trail.deadline):
+                response = self._client.send(
+                    self._client.build_request("GET", url, headers=headers, timeout=self._timeout),
+                    stream=True,
+                )
+                try:
+                    trail.status = response.status_code
+                    location = response.headers.get("location")
+                    if response.status_code not in _REDIRECTS or location is None:
+                        return self._answer(state, trail, response)
+                finally:
+                    response.close()
+            url = self._next_hop(url, location, trail, seen)
+
+    def _next_hop(self, url: httpx.URL, location: str, trail: _Trail, seen: set[str]) -> httpx.URL:
+        try:
+            target = url.join(location.strip())
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid redirect location {location[:200]!r}: {exc}") from None
+        if target.scheme not in _SCHEMES:
+            raise FetchRefused(f"redirect to unsupported scheme {target.scheme or '(none)'}")
+        target = target.copy_with(fragment=None)
+        if str(target) in seen:
+            raise FetchError(f"redirect loop: {target} seen twice")
+        seen.add(str(target))
+        trail.redirects += 1
+        trail.permanent = trail.permanent and trail.status in _PERMANENT
+        if trail.redirects > self.limits.max_redirects:
+            raise FetchError(f"too many redirects ({trail.redirects})")
+        return target
+
+    def _answer(self, state: FeedState, trail: _Trail, response: httpx.Response) -> FetchResult:
+        status = response.status_code
+        base = FetchResult(
+            FetchOutcome.ERROR,
+            url=state.url,
+            final_url=trail.url,
+            status=status,
+            headers=tuple((k.lower(), v) for k, v in response.headers.multi_items()),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
+        moved = trail.url if trail.redirects and trail.permanent else None
+        if status == 304:
+            return replace(base, outcome=FetchOutcome.NOT_MODIFIED, permanent_redirect=moved)
+        if status == 410:
+            return replace(base, outcome=FetchOutcome.GONE)
+        if status in (429, 503):
+            header = response.headers.get("retry-after")
+            retry = _retry_after(header, trail.now, self.limits.max_retry_after)
+            if retry is None:
+                why = "no Retry-After" if header is None else f"bad Retry-After {header[:80]!r}"
+                return replace(base, error=f"HTTP {status} with {why}")
+            return replace(base, outcome=FetchOutcome.RETRY_LATER, retry_after=retry)
+        if not 200 <= status < 300:
+            return replace(base, error=f"HTTP {status}")
+        body = self._read_body(response, trail.deadline)
+        digest = hashlib.sha256(body).hexdigest()
+        if digest == state.body_hash:
+            # The server ignored the conditional GET, but nothing changed.
+            return replace(
+                base, outcome=FetchOutcome.NOT_MODIFIED, body_hash=digest, permanent_redirect=moved
+            )
+        return replace(
+            base, outcome=FetchOutcome.OK, body=body, body_hash=digest, permanent_redirect=moved
+        )
+
+    def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
+        cap = self.limits.max_body_bytes
+        too_big = f"body exceeds {_size(cap)} after decoding"
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        declared = response.headers.get("content-length", "")
+        if encoding in ("", "identity") and declared.isdigit() and int(declared) > cap:
+            raise FetchRefused(f"{too_big} (Content-Length {declared})")
+        body = bytearray()
+        # Raw bytes, decoded here: see _decoded for why not response.iter_bytes().
+        for piece in _decoded(response.iter_raw(), encoding):
+            body += piece
+            if len(body) > cap:
+                raise FetchRefused(too_big)
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded
+        return bytes(body)
+
+    @contextmanager
+    def _slot(self, host: str, deadline: float) -> Iterator[None]:
+        """Hold one of ``per_host`` slots of ``host`` for one request."""
+        with self._slots_lock:
+            slot = self._slots.setdefault(host, threading.BoundedSemaphore(self._per_host))
+        if not slot.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            raise DeadlineExceeded
+        try:
+            yield
+        finally:
+            slot.release()
+
+    def _timeout_message(self, exc: httpx.TimeoutException) -> str:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"connect timeout ({self.limits.connect_timeout:g} s)"
+        if isinstance(exc, httpx.PoolTimeout):
+            return f"no free connection within {self.limits.deadline:g} s"
+        return f"read timeout ({self.limits.read_timeout:g} s without data)"
+
+    @staticmethod
+    def _error(trail: _Trail, message: str) -> FetchResult:
+        return FetchResult(
+            FetchOutcome.ERROR, trail.requested, trail.url, trail.status, error=message
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

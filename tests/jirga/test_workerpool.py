@@ -1,0 +1,167 @@
+"""The parser pool: real worker processes, real crashes, hangs and memory limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jirga.errors import ParseError
+from jirga.parse import parse_feed
+from jirga.workerpool import ParserPool
+
+FEEDS = Path(__file__).resolve().parent.parent / "data" / "feeds"
+NAMES = ["rss091", "rss10", "rss20", "atom03", "atom10"]
+
+
+def doc(title: str, items: int = 3) -> bytes:
+    entries = "".join(
+        f"<item><title>{title} {i}</title><guid>{title}-{i}</guid></item>" for i in range(items)
+    )
+    head = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+    return f"{head}{entries}</channel></rss>".encode()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ParserPool]:
+    """Two workers with a short time limit, shared by the tests of this module."""
+    with ParserPool(2, time_limit=3.0) as shared:
+        yield shared
+
+
+def test_in_process_mode_is_parse_feed():
+    bodies = {name: (FEEDS / f"{name}.xml").read_bytes() for name in NAMES}
+    with ParserPool(0) as here:
+        results = dict(here.parse_many((name, body, None) for name, body in bodies.items()))
+
+    assert results == {name: parse_feed(body) for name, body in bodies.items()}
+
+
+def test_workers_give_the_same_results_as_parse_feed(pool):
+    bodies = {name: (FEEDS / f"{name}.xml").read_bytes() for name in NAMES}
+    headers = {"Content-Type": "application/xml"}
+    results = dict(pool.parse_many((name, body, headers) for name, body in bodies.items()))
+
+    assert results == {name: parse_feed(body, headers) for name, body in bodies.items()}
+    assert pool.parse(bodies["rss20"], max_entries=1) == parse_feed(bodies["rss20"], max_entries=1)
+
+
+@pytest.mark.timeout(120)
+def test_a_crash_a_hang_and_memory_exhaustion_fail_only_their_own_document(pool):
+    items = [(i, doc(f"feed{i}"), None) for i in range(8)]
+    hostile = {2: "crash", 4: "hang", 6: "oom"}
+    results = dict(pool.parse_many(items, _test_behaviour=hostile))
+
+    assert sorted(results) == list(range(8))
+    assert (
+        results[2].error
+        == "parsing failed: the worker process died (killed by SIGSEGV); the document was skipped"
+    )
+    assert results[4].error == "parsing failed: it took longer than 3 s"
+    assert (
+        results[6].error == "parsing failed: the document needed more than the 1024 MiB memory"
+    )  # RLIMIT_AS held
+    for key in {0, 1, 3, 5, 7}:
+        assert results[key].error is None
+        assert [e.title for e in results[key].entries] == [f"feed{key} {i}" for i in range(3)]
+    assert pool.parse(doc("after")).entries[0].title == "after 0"  # the pool recovered
+
+
+@pytest.mark.timeout(120)
+def test_a_document_too_big_for_the_memory_limit_is_an_error():
+    item = "<item><title>t</title><description>" + "word " * 2000 + "</description></item>"
+    big = doc("x", 0).replace(b"</channel>", (item * 4000).encode() + b"</channel>")  # 40 MB
+    # spawn: a worker forked from a fork server that another pool preloaded with heavier
+    # modules (numpy) would not fit in so small a limit.
+    with ParserPool(1, memory_limit=80 << 20, start_method="spawn") as small:
+        results = dict(
+            small.parse_many(
+                [("big", big, None), ("fine", doc("fine"), None)], max_parsed_entries=4000
+            )
+        )
+
+    assert results["big"].entries == ()
+    assert results["big"].error in {
+        "parsing failed: the document needed more than the 80 MiB memory",
+        "parsing failed: the worker process died (killed by SIGSEGV); the document was skipped",
+    }
+    assert results["fine"].entries[0].title == "fine 0"
+
+
+@pytest.mark.timeout(120)
+def test_a_body_larger_than_the_memory_limit_is_an_error_and_the_pool_goes_on():
+    huge = b"<rss>" + b"x" * (96 << 20) + b"</rss>"  # the worker cannot even receive it
+    with ParserPool(1, memory_limit=64 << 20, start_method="spawn") as small:
+        failed = small.parse(huge)
+        after = small.parse(doc("after"))
+
+    assert failed.error == "parsing failed: the document needed more than the 64 MiB memory"
+    assert after.entries[0].title == "after 0"
+
+
+def test_items_are_taken_only_as_workers_free_up(pool):
+    taken = []
+
+    def items() -> Iterator[tuple[int, bytes, None]]:
+        for i in range(10):
+            taken.append(i)
+            yield i, doc(f"lazy{i}"), None
+
+    results = pool.parse_many(items())
+    next(results)
+    assert len(taken) <= pool.workers + 1
+    rest = dict(results)
+    assert len(rest) == 9
+
+
+@pytest.mark.timeout(60)
+def test_an_abandoned_iteration_leaves_no_stale_result(pool):
+    results = pool.parse_many(
+        [("quick", doc("quick"), None), ("stuck", doc("stuck"), None)],
+        _test_behaviour={"stuck": "hang"},
+    )
+    assert next(results)[0] == "quick"
+    results.close()  # "stuck" is still in flight; its worker must go
+
+    assert pool.parse(doc("next")).entries[0].title == "next 0"
+    assert dict(pool.parse_many([(1, doc("one"), None)]))[1].entries[0].title == "one 0"
+
+
+def test_misuse_is_refused(pool):
+    results = pool.parse_many([(1, doc("a"), None)])
+    next(results)
+    with pytest.raises(ParseError, match="already running"):
+        pool.parse(doc("b"))
+    results.close()
+    with pytest.raises(TypeError):
+        pool.parse(doc("c"), max_entires=3)
+    with pytest.raises(ValueError, match="workers"):
+        ParserPool(-1)
+
+
+def test_a_closed_pool_refuses_work():
+    closed = ParserPool(1)
+    assert closed.parse(doc("once")).error is None
+    closed.close()
+
+    with pytest.raises(ParseError, match="closed"):
+        closed.parse(doc("twice"))
+
+
+def test_default_workers_is_the_cpu_count():
+    with ParserPool() as default:
+        assert default.workers == os.cpu_count()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_spawn_start_method_works():
+    with ParserPool(1, start_method="spawn", time_limit=60) as spawned:
+        results = dict(spawned.parse_many([(1, doc("s"), None)], _test_behaviour={}))
+        crashed = spawned.parse(doc("c"), _test_behaviour="crash")
+
+    assert results[1].entries[0].title == "s 0"
+    assert crashed.error is not None
+    assert "SIGSEGV" in crashed.error

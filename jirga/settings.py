@@ -8,6 +8,7 @@ never from ``.env`` files, so they do not end up in a file that gets copied or c
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -99,6 +100,14 @@ class Settings(BaseSettings):
         description="Allow fetching from loopback and private addresses (tests, intranet feeds).",
     )
 
+    fetch_exempt_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDR ranges fetched even though private (an intranet feed "
+        "host); every other private address stays refused.",
+    )
+    fetch_max_retry_after: float = Field(
+        86_400.0, gt=0, description="Longest Retry-After honoured, in seconds; later is clamped."
+    )
     fetch_concurrency: int = Field(16, ge=1, le=256, description="Feeds fetched at once.")
     fetch_per_host: int = Field(2, ge=1, le=32, description="Requests at once to one host.")
     fetch_connect_timeout: float = Field(
@@ -142,11 +151,42 @@ class Settings(BaseSettings):
         400_000, ge=1000, description="Most text kept of one entry, all fields together."
     )
 
-    @field_validator("digest_recipients", mode="before")
+    # --- matching -----------------------------------------------------------------------------
+    match_context_window: int = Field(
+        8,
+        ge=1,
+        le=100,
+        description="Words either side of a bare context alias (such as طالبان) within which one "
+        "of its term's context words must stand, in the same sentence.",
+    )
+
+    # --- deduplication ------------------------------------------------------------------------
+    dedup_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Word-shingle Jaccard from which an article is stored as a copy of an "
+        "earlier one.",
+    )
+    dedup_min_words: int = Field(
+        8, ge=3, description="Texts with fewer words are never near-duplicates."
+    )
+
+    @field_validator("digest_recipients", "fetch_exempt_networks", mode="before")
     @classmethod
-    def _split_recipients(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("fetch_exempt_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR range: {cidr!r}") from exc
         return value
 
     @field_validator("timezone")

@@ -38,7 +38,9 @@ def is_transient(exc: SQLAlchemyError) -> bool:
 
 def _first_line(exc: SQLAlchemyError) -> str:
     """The driver's message without SQLAlchemy's multi-line statement dump."""
-    return (str(exc.orig) if getattr(exc, "orig", None) else str(exc)).strip().splitlines()[0]
+    orig = getattr(exc, "orig", None)
+    text = (str(orig) if orig is not None else str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Storage:

@@ -17,6 +17,9 @@ from storage.upsert import insert_ignore
 # How many candidate originals are checked for one article at most; band keys of common
 # boilerplate could otherwise pull in thousands.
 MAX_NEAR_CANDIDATES = 50
+# Copies are looked for among articles published this close in time: two statements made from
+# one press-release template weeks apart are different news, not a syndicated copy.
+NEAR_WINDOW = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def store_articles(
     new = dups = near = mentions = 0
     for item in items:
         a = item.article
-        original = _near_original(conn, a.text, item.band_keys, dedup)
+        original = _near_original(conn, a.text, a.published_at, item.band_keys, dedup)
         article_id = conn.execute(
             insert_ignore(conn, ArticleRow)
             .values(
@@ -115,6 +118,7 @@ def store_articles(
 def _near_original(
     conn: Connection,
     text: str,
+    published_at: dt.datetime,
     band_keys: Sequence[tuple[int, int]],
     dedup: DedupConfig,
 ) -> tuple[int, float] | None:
@@ -128,7 +132,11 @@ def _near_original(
     )
     rows = conn.execute(
         select(ArticleRow.id, ArticleRow.text)
-        .where(ArticleRow.id.in_(candidate_ids), ArticleRow.duplicate_of.is_(None))
+        .where(
+            ArticleRow.id.in_(candidate_ids),
+            ArticleRow.duplicate_of.is_(None),
+            ArticleRow.published_at.between(published_at - NEAR_WINDOW, published_at + NEAR_WINDOW),
+        )
         .order_by(ArticleRow.published_at, ArticleRow.id)
         .limit(MAX_NEAR_CANDIDATES)
     ).all()

@@ -15,7 +15,6 @@ def insert_ignore(conn: Connection, model: type[DeclarativeBase]) -> Any:
     Duplicates are made impossible by unique constraints; this makes hitting one a no-op instead
     of an error, so a rerun of any write is idempotent.
     """
-    table = model.__table__
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(model).on_conflict_do_nothing()
+    return sqlite.insert(model).on_conflict_do_nothing()

@@ -8,6 +8,7 @@ PostgreSQL tests need the server on 127.0.0.1:5432 (database ``test``, trust aut
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storage.facade import Storage
+# Prefect reads its settings when imported: give the test run a home of its own, no telemetry,
+# and time for the temporary API server to migrate its database on a small machine.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="jirga-test-prefect-"))
+os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+from storage.facade import Storage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -99,3 +109,12 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this checkout (it is only in development and CI)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One temporary Prefect API for the whole test run (flows really run against it)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

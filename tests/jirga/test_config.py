@@ -20,7 +20,7 @@ from jirga.config import (
 from jirga.errors import ConfigError, ConfigProblem
 from jirga.types import AliasRule
 
-CONFIG = Path(__file__).resolve().parent.parent / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 ARABIC = re.compile(r"[\u0600-\u06ff]")
 LATIN = re.compile(r"[A-Za-z]")
 

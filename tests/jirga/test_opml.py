@@ -12,7 +12,7 @@ from jirga.errors import ConfigError
 from jirga.opml import feeds_from_opml, feeds_to_opml, merge_feeds_into_toml
 from jirga.types import Feed
 
-CONFIG = Path(__file__).resolve().parent.parent / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 READER_OPML = """\
 <?xml version="1.0" encoding="UTF-8"?>

@@ -1,0 +1,209 @@
+"""The poll as plain engine calls against storage, without Prefect.
+
+``flows/poll.py`` wraps this in a Prefect flow; the benchmark of Prefect's overhead calls it
+directly. It reads like a recipe: pick due feeds → fetch → process (parse, normalise, match,
+fingerprint) → store, one transaction per feed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from flows.summary import PollSummary
+from jirga.dedup import DedupConfig
+from jirga.fetch import Fetcher, FetchLimits, user_agent
+from jirga.health import BackoffPolicy, apply_fetch, is_due
+from jirga.pipeline import Caps, DocumentResult, Source
+from jirga.pipeline_pool import DocumentPool
+from jirga.settings import Settings
+from jirga.types import Feed, FeedState, FetchOutcome, FetchResult, Term
+from storage.facade import Storage
+
+#: Tags that mark a feed as mixing languages, so each entry's language is detected.
+MIXED_LANGUAGE_TAGS = frozenset({"mixed", "multilingual"})
+
+
+class ProgressHook(Protocol):
+    """Told how many feeds a poll will fetch, then of each one as it completes."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, feed_id: str, outcome: FetchOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """Which feeds one poll fetches, decided from their state and ``now``."""
+
+    due: tuple[FeedState, ...]
+    backing_off: int
+
+
+def plan_poll(
+    states: Sequence[FeedState],
+    now: dt.datetime,
+    *,
+    only: Sequence[str] | None = None,
+    force: bool = False,
+) -> PollPlan:
+    """Due feeds: not gone and past their next attempt (``force``: ignore the wait; feeds named in
+    ``only`` are fetched even when gone)."""
+    chosen = [s for s in states if only is None or s.feed_id in only]
+    due = [s for s in chosen if is_due(s, now) or (force and (not s.gone or only is not None))]
+    due_ids = {s.feed_id for s in due}
+    waiting = sum(1 for s in chosen if not s.gone and s.feed_id not in due_ids)
+    return PollPlan(due=tuple(due), backing_off=waiting)
+
+
+def source_of(feed: Feed) -> Source:
+    """How the normaliser should treat a feed's entries."""
+    return Source(
+        source=feed.id,
+        feed_id=feed.id,
+        outlet=feed.name,
+        url=feed.url,
+        language=feed.language,
+        detect_language=bool(MIXED_LANGUAGE_TAGS & set(feed.tags)),
+    )
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetcher's limits from the settings."""
+    return FetchLimits(
+        connect_timeout=settings.fetch_connect_timeout,
+        read_timeout=settings.fetch_read_timeout,
+        deadline=settings.fetch_deadline,
+        max_body_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        allow_private_networks=settings.allow_private_networks,
+        user_agent=user_agent(settings.contact),
+        max_retry_after=settings.fetch_max_retry_after,
+    )
+
+
+def caps(settings: Settings) -> Caps:
+    """The per-document caps from the settings."""
+    return Caps(
+        max_entries=settings.max_entries_per_feed,
+        max_field_chars=settings.max_field_chars,
+        max_entry_chars=settings.max_entry_chars,
+        context_window=settings.match_context_window,
+    )
+
+
+def dedup_config(settings: Settings) -> DedupConfig:
+    """The near-duplicate rule from the settings."""
+    return DedupConfig(threshold=settings.dedup_threshold, min_words=settings.dedup_min_words)
+
+
+def backoff(settings: Settings) -> BackoffPolicy:
+    """The backoff policy from the settings."""
+    return BackoffPolicy(
+        base=settings.backoff_base, cap=settings.backoff_max, gone_after=settings.gone_after
+    )
+
+
+@dataclass
+class Poller:
+    """One poll over a set of due feeds, storing as each feed completes."""
+
+    settings: Settings
+    storage: Storage
+    feeds: dict[str, Feed]
+    terms: tuple[Term, ...]
+    now: dt.datetime
+    summary: PollSummary
+    progress: ProgressHook | None = None
+    dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
+
+    def run(self, due: Sequence[FeedState]) -> None:
+        """Fetch, process and store every feed in ``due``."""
+        policy = backoff(self.settings)
+        with (
+            Fetcher(
+                fetch_limits(self.settings),
+                concurrency=self.settings.fetch_concurrency,
+                per_host=self.settings.fetch_per_host,
+                exempt_networks=self.settings.fetch_exempt_networks,
+            ) as fetcher,
+            DocumentPool(
+                self.terms,
+                caps=caps(self.settings),
+                dedup=self.dedup,
+                workers=self.settings.parse_workers or None,
+                timeout=self.settings.parse_timeout,
+                memory_mb=self.settings.parse_memory_mb,
+            ) as pool,
+        ):
+            fetched = fetcher.fetch_many(due, self.now)
+            documents = self._bodies(fetched, policy)
+            for (state, result), doc in pool.process_many(documents):
+                self._store(state, result, doc, policy)
+
+    def _bodies(
+        self, fetched: Iterator[tuple[FeedState, FetchResult]], policy: BackoffPolicy
+    ) -> Iterator[tuple[tuple[FeedState, FetchResult], bytes, dict[str, str], Source, dt.datetime]]:
+        """Bodies to process; every other outcome is recorded on its feed straight away."""
+        for state, result in fetched:
+            if result.outcome is FetchOutcome.OK and result.body is not None:
+                feed = self.feeds[state.feed_id]
+                yield (state, result), result.body, dict(result.headers), source_of(feed), self.now
+                continue
+            self._count(result.outcome)
+            if result.outcome is not FetchOutcome.NOT_MODIFIED:
+                self.summary.errors.append((state.feed_id, result.error or result.outcome.value))
+            self.storage.record_fetch(
+                apply_fetch(state, result, self.now, policy), self.now, result.status
+            )
+            self._tick(state.feed_id, result.outcome)
+
+    def _store(
+        self, state: FeedState, result: FetchResult, doc: DocumentResult, policy: BackoffPolicy
+    ) -> None:
+        for warning in doc.warnings:
+            self.summary.warnings.append((state.feed_id, warning))
+        if doc.error is not None:
+            # A body that does not parse is the feed's failure: back off, keep the old validators.
+            failed = dataclasses.replace(
+                result, outcome=FetchOutcome.ERROR, error=f"unparseable feed: {doc.error}"
+            )
+            self._count(FetchOutcome.ERROR)
+            self.summary.errors.append((state.feed_id, failed.error or ""))
+            self.storage.record_fetch(
+                apply_fetch(state, failed, self.now, policy), self.now, result.status
+            )
+            self._tick(state.feed_id, FetchOutcome.ERROR)
+            return
+        new_state = apply_fetch(state, result, self.now, policy)
+        report = self.storage.store_feed(
+            new_state, doc.matched, self.now, result.status, self.dedup
+        )
+        self._count(FetchOutcome.OK)
+        self.summary.entries_seen += doc.entries_seen
+        self.summary.new_articles += report.new
+        self.summary.duplicates += report.duplicates
+        self.summary.near_duplicates += report.near_duplicates
+        self.summary.mentions += report.mentions
+        self._tick(state.feed_id, FetchOutcome.OK)
+
+    def _count(self, outcome: FetchOutcome) -> None:
+        s = self.summary
+        match outcome:
+            case FetchOutcome.OK:
+                s.ok += 1
+            case FetchOutcome.NOT_MODIFIED:
+                s.not_modified += 1
+            case FetchOutcome.RETRY_LATER:
+                s.retry_later += 1
+            case FetchOutcome.GONE:
+                s.gone += 1
+            case FetchOutcome.ERROR:
+                s.failed += 1
+
+    def _tick(self, feed_id: str, outcome: FetchOutcome) -> None:
+        if self.progress is not None:
+            self.progress.advance(feed_id, outcome)

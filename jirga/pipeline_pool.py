@@ -1,0 +1,74 @@
+"""The per-document pipeline on every core: :class:`jirga.pipeline.Stages` inside worker processes.
+
+Each worker builds the stages (the matcher, the language detector) once; the parent hands it one
+fetched body at a time and gets back only the entries that mention a watch term. A document that
+hangs, exhausts its memory limit or crashes its worker fails alone, as a DocumentResult with an
+error, and the poll goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TypeVar
+
+from jirga.dedup import DedupConfig
+from jirga.pipeline import Caps, DocumentResult, Source, Stages
+from jirga.types import Term
+from jirga.workerpool import WorkerPool
+
+K = TypeVar("K")
+DocumentPayload = tuple[bytes, Mapping[str, str], Source, dt.datetime]
+_MIB = 1 << 20
+
+
+def _document_job(
+    terms: tuple[Term, ...], caps: Caps, dedup: DedupConfig
+) -> Callable[[DocumentPayload], DocumentResult]:
+    stages = Stages(terms, caps=caps, dedup=dedup)
+
+    def run(payload: DocumentPayload) -> DocumentResult:
+        body, headers, source, fetched_at = payload
+        return stages.process_document(body, headers, source, fetched_at)
+
+    return run
+
+
+def _failure(reason: str) -> DocumentResult:
+    return DocumentResult(error=reason)
+
+
+class DocumentPool(WorkerPool[DocumentPayload, DocumentResult]):
+    """Parse, normalise, match and fingerprint fetched documents on several cores."""
+
+    def __init__(
+        self,
+        terms: tuple[Term, ...],
+        *,
+        caps: Caps,
+        dedup: DedupConfig,
+        workers: int | None = None,
+        timeout: float = 30.0,
+        memory_mb: int | None = 1024,
+        start_method: str | None = None,
+    ) -> None:
+        super().__init__(
+            functools.partial(_document_job, terms, caps, dedup),
+            _failure,
+            workers,
+            memory_limit=memory_mb * _MIB if memory_mb else None,
+            time_limit=timeout,
+            start_method=start_method,
+            preload=["jirga.pipeline"],
+        )
+
+    def process_many(
+        self, items: Iterable[tuple[K, bytes, Mapping[str, str], Source, dt.datetime]]
+    ) -> Iterator[tuple[K, DocumentResult]]:
+        """Process ``(key, body, headers, source, fetched_at)`` items, yielding as each finishes."""
+        payloads = (
+            (key, (body, headers, source, fetched_at))
+            for key, body, headers, source, fetched_at in items
+        )
+        return self.run_many(payloads)

@@ -1,0 +1,213 @@
+"""The poll_feeds flow end to end: a real loopback server, a real database, a real Prefect API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flows.poll import poll_feeds
+from flows.runopts import RUN_OPTIONS, RunOptions
+from flows.summary import PollSummary
+from jirga.settings import Settings
+from storage.facade import Storage
+from storage.models import ArticleRow, FeedRow, MentionRow
+from tests.flows.conftest import FeedServer, Route
+from tests.flows.feeds import Item, feeds_toml, rss
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+DAY = dt.datetime(2026, 2, 20, 8, 0, tzinfo=dt.UTC)
+EN_ITEMS = [
+    Item(
+        "Islamabad weighs fresh talks with the TTP",
+        "Officials said a jirga of tribal elders could open talks with Tehrik-i-Taliban Pakistan.",
+        "https://dawn.example/news/1?utm_source=rss",
+        guid="dawn-1",
+        published=DAY,
+    ),
+    Item(
+        "Cricket: Pakistan beat Afghanistan in Sharjah",
+        "A last-over finish in a match between Pakistan and Afghanistan.",
+        "https://dawn.example/sport/2",
+        guid="dawn-2",
+        published=DAY,
+    ),
+    Item(
+        "Khalilzad says Doha process must continue",
+        "Zalmay Khalilzad told reporters the process with the Taliban must go on.",
+        "https://dawn.example/news/3",
+        guid="dawn-3",
+        published=DAY,
+    ),
+]
+UR_ITEMS = [
+    Item(
+        "کالعدم تحریک طالبان پاکستان سے مذاکرات پر غور",
+        "حکومت نے کالعدم تحریک طالبان پاکستان سے بات چیت کے لیے ایک جرگہ تشکیل دیا ہے۔",
+        "https://urdu.example/1",
+        guid="ur-1",
+        published=DAY,
+    ),
+    Item(
+        "یونیورسٹی کے طالبان کا امتحان",
+        "جامعہ کے طالبان اور طالبات نے سالانہ امتحان دیا۔",
+        "https://urdu.example/2",
+        guid="ur-2",
+        published=DAY,
+    ),
+]
+
+
+def settings_for(home: Path, **overrides: object) -> Settings:
+    return Settings(
+        data_dir=home / "data",
+        config_dir=home / "config",
+        allow_private_networks=True,
+        fetch_deadline=5,
+        parse_workers=1,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+def run_poll(settings: Settings, **params: object) -> PollSummary:
+    token = RUN_OPTIONS.set(RunOptions(settings=settings))
+    try:
+        return PollSummary(**poll_feeds(**params))  # type: ignore[arg-type]
+    finally:
+        RUN_OPTIONS.reset(token)
+
+
+@pytest.fixture
+def two_feeds(jirga_home: Path, feed_server: FeedServer) -> Settings:
+    feed_server.routes["/en.xml"] = Route(body=rss(EN_ITEMS), headers={"ETag": '"en-1"'})
+    feed_server.routes["/ur.xml"] = Route(body=rss(UR_ITEMS))
+    (jirga_home / "config" / "feeds.toml").write_text(
+        feeds_toml(
+            [("en", feed_server.url("/en.xml"), "en"), ("ur", feed_server.url("/ur.xml"), "ur")]
+        )
+    )
+    settings = settings_for(jirga_home)
+    with Storage(settings.effective_database_url) as store:
+        store.upgrade()
+    return settings
+
+
+def articles(settings: Settings) -> list[tuple[str, str, str]]:
+    with Storage(settings.effective_database_url) as store, store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(ArticleRow.source, ArticleRow.entry_key, ArticleRow.canonical_url).order_by(
+                ArticleRow.source, ArticleRow.entry_key
+            )
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_poll_stores_matching_articles_with_mentions(two_feeds: Settings) -> None:
+    summary = run_poll(two_feeds)
+    assert summary.feeds_due == 2 and summary.ok == 2 and summary.failed == 0
+    assert summary.entries_seen == 5
+    assert summary.new_articles == 3
+    assert articles(two_feeds) == [
+        ("en", "dawn-1", "https://dawn.example/news/1"),
+        ("en", "dawn-3", "https://dawn.example/news/3"),
+        ("ur", "ur-1", "https://urdu.example/1"),
+    ]
+    with Storage(two_feeds.effective_database_url) as store, store.engine.connect() as conn:
+        terms = conn.execute(
+            sa.select(
+                ArticleRow.entry_key,
+                MentionRow.term,
+                MentionRow.start,
+                MentionRow.end,
+                ArticleRow.text,
+            ).join(MentionRow, MentionRow.article_id == ArticleRow.id)
+        ).all()
+        by_key: dict[str, set[str]] = {}
+        for key, term, start, end, text in terms:
+            by_key.setdefault(key, set()).add(term)
+            assert 0 <= start < end <= len(text)
+        assert by_key["dawn-1"] == {"ttp"}
+        assert by_key["dawn-3"] >= {"khalilzad", "taliban"}
+        assert "ttp" in by_key["ur-1"]
+        feed = conn.execute(sa.select(FeedRow).where(FeedRow.id == "en")).mappings().one()
+        assert feed["etag"] == '"en-1"' and feed["last_status"] == 200
+        assert feed["consecutive_errors"] == 0 and feed["last_success_at"] is not None
+
+
+def test_second_poll_is_conditional_and_adds_nothing(
+    two_feeds: Settings, feed_server: FeedServer
+) -> None:
+    run_poll(two_feeds)
+    before = articles(two_feeds)
+    again = run_poll(two_feeds, force=True)
+    assert again.not_modified == 2  # one 304 (ETag), one byte-identical body
+    assert again.new_articles == 0
+    assert articles(two_feeds) == before
+
+
+def test_changed_feed_adds_only_new_entries(two_feeds: Settings, feed_server: FeedServer) -> None:
+    run_poll(two_feeds)
+    extra = Item(
+        "Taliban announce new cabinet",
+        "The Taliban named ministers in Kabul on Tuesday.",
+        "https://dawn.example/news/4",
+        guid="dawn-4",
+        published=DAY,
+    )
+    feed_server.routes["/en.xml"] = Route(body=rss([*EN_ITEMS, extra]), headers={"ETag": '"en-2"'})
+    summary = run_poll(two_feeds, force=True)
+    assert summary.new_articles == 1
+    assert summary.duplicates == 2
+    assert len(articles(two_feeds)) == 4
+
+
+def test_failing_feed_is_recorded_and_others_carry_on(
+    two_feeds: Settings, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/ur.xml"] = Route(status=500, body=b"oops")
+    summary = run_poll(two_feeds)
+    assert summary.ok == 1 and summary.failed == 1
+    assert summary.errors and summary.errors[0][0] == "ur" and "500" in summary.errors[0][1]
+    with Storage(two_feeds.effective_database_url) as store:
+        health = {h.feed_id: h for h in store.feed_health()}
+    assert health["ur"].consecutive_errors == 1
+    assert health["ur"].next_attempt_at is not None
+    assert health["en"].articles == 2
+    # Backing off: the next ordinary poll leaves it alone.
+    later = run_poll(two_feeds)
+    assert later.backing_off == 1 and later.feeds_due == 1
+
+
+def test_second_poll_while_one_holds_the_lease_exits_cleanly(two_feeds: Settings) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with Storage(two_feeds.effective_database_url) as store:
+        assert store.acquire_lock("poll_feeds", "otherhost:1:abc", now, dt.timedelta(minutes=5))
+    summary = run_poll(two_feeds)
+    assert summary.skipped and "another poll" in summary.skipped
+    assert articles(two_feeds) == []
+
+
+def test_lease_of_a_dead_process_is_taken_over(two_feeds: Settings) -> None:
+    import socket
+
+    now = dt.datetime.now(dt.UTC)
+    with Storage(two_feeds.effective_database_url) as store:
+        # A pid that cannot exist on Linux (above pid_max): the holder died.
+        store.acquire_lock(
+            "poll_feeds", f"{socket.gethostname()}:99999999:dead", now, dt.timedelta(hours=1)
+        )
+    summary = run_poll(two_feeds)
+    assert summary.skipped is None and summary.new_articles == 3
+
+
+def test_policy_refuses_loopback_feeds_without_the_opt_out(
+    two_feeds: Settings, feed_server: FeedServer
+) -> None:
+    strict = two_feeds.model_copy(update={"allow_private_networks": False})
+    summary = run_poll(strict)
+    assert summary.failed == 2
+    assert all("127.0.0.1" in reason or "loopback" in reason for _, reason in summary.errors)
+    assert feed_server.hits == {}

@@ -54,9 +54,11 @@ def poll(
     """Poll the due feeds once and store the articles that mention a watch term."""
     settings = settings_from(ctx)
     configure_prefect(settings, verbose=verbose)
+    from flows.context import open_storage
     from flows.poll import poll_feeds
     from flows.runopts import RUN_OPTIONS, RunOptions
 
+    open_storage(settings, create_empty_sqlite=True).close()
     bar = BarProgress(enabled=sys.stderr.isatty() and not as_json)
     token = RUN_OPTIONS.set(RunOptions(settings=settings, progress=bar))
     try:
@@ -104,7 +106,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], source: str | None) -> 
     settings = settings_from(ctx)
     watchlist = load_watchlist(settings.config_dir)
     failed = False
-    with open_storage(settings) as store:
+    with open_storage(settings, create_empty_sqlite=True) as store:
         store.sync_feeds(watchlist.feeds, dt.datetime.now(dt.UTC))
         importer = Importer(
             store,

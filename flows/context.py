@@ -32,13 +32,22 @@ def settings_from(ctx: click.Context) -> Settings:
         ) from exc
 
 
-def open_storage(settings: Settings, *, migrated: bool = True) -> Storage:
-    """The database of the settings; by default it must already be at the current schema."""
+def open_storage(
+    settings: Settings, *, migrated: bool = True, create_empty_sqlite: bool = False
+) -> Storage:
+    """The database of the settings; by default it must already be at the current schema.
+
+    With ``create_empty_sqlite``, an empty SQLite database (the embedded default on a fresh
+    clone) gets the schema created on the spot; a server database is never migrated implicitly.
+    """
     store = Storage(settings.effective_database_url)
-    if migrated:
-        try:
+    try:
+        if create_empty_sqlite and store.dialect == "sqlite" and store.current_revision() is None:
+            store.upgrade()
+            click.echo(f"created the schema in {store.describe()}", err=True)
+        if migrated:
             store.require_current_schema()
-        except Exception:
-            store.close()
-            raise
+    except Exception:
+        store.close()
+        raise
     return store

@@ -36,6 +36,9 @@ def _plain(value: Any) -> Any:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        # Tables are for reading: whole seconds, in UTC, marked as such.
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     value = _plain(value)
     if value is None:
         return ""

@@ -211,3 +211,39 @@ def test_policy_refuses_loopback_feeds_without_the_opt_out(
     assert summary.failed == 2
     assert all("127.0.0.1" in reason or "loopback" in reason for _, reason in summary.errors)
     assert feed_server.hits == {}
+
+
+def test_summary_is_kept_as_a_prefect_artifact(two_feeds: Settings) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    run_poll(two_feeds)
+
+    async def latest() -> str:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["poll-summary"])),
+                limit=1,
+                sort="CREATED_DESC",  # type: ignore[arg-type]
+            )
+        return str(found[0].data)
+
+    report = asyncio.run(latest())
+    assert "# Poll summary" in report
+    assert "| new matching articles | 3 |" in report
+
+
+def test_only_transient_storage_errors_are_retried() -> None:
+    from prefect.states import Failed
+
+    from flows.poll import _transient
+    from jirga.errors import StorageError
+
+    def state_of(exc: Exception) -> object:
+        return Failed(data=exc)
+
+    assert _transient(None, None, state_of(StorageError("locked", transient=True)))  # type: ignore[arg-type]
+    assert not _transient(None, None, state_of(StorageError("constraint")))  # type: ignore[arg-type]
+    assert not _transient(None, None, state_of(ValueError("bug")))  # type: ignore[arg-type]

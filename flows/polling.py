@@ -120,29 +120,35 @@ class Poller:
     progress: ProgressHook | None = None
     dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
 
+    def __enter__(self) -> Poller:
+        """Start the fetcher and the worker processes once, for every batch of this poll."""
+        self._fetcher = Fetcher(
+            fetch_limits(self.settings),
+            concurrency=self.settings.fetch_concurrency,
+            per_host=self.settings.fetch_per_host,
+            exempt_networks=self.settings.fetch_exempt_networks,
+        )
+        self._pool = DocumentPool(
+            self.terms,
+            caps=caps(self.settings),
+            dedup=self.dedup,
+            workers=self.settings.parse_workers or None,
+            timeout=self.settings.parse_timeout,
+            memory_mb=self.settings.parse_memory_mb,
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.close()
+        self._fetcher.close()
+
     def run(self, due: Sequence[FeedState]) -> None:
-        """Fetch, process and store every feed in ``due``."""
+        """Fetch, process and store every feed in ``due`` (inside ``with poller:``)."""
         policy = backoff(self.settings)
-        with (
-            Fetcher(
-                fetch_limits(self.settings),
-                concurrency=self.settings.fetch_concurrency,
-                per_host=self.settings.fetch_per_host,
-                exempt_networks=self.settings.fetch_exempt_networks,
-            ) as fetcher,
-            DocumentPool(
-                self.terms,
-                caps=caps(self.settings),
-                dedup=self.dedup,
-                workers=self.settings.parse_workers or None,
-                timeout=self.settings.parse_timeout,
-                memory_mb=self.settings.parse_memory_mb,
-            ) as pool,
-        ):
-            fetched = fetcher.fetch_many(due, self.now)
-            documents = self._bodies(fetched, policy)
-            for (state, result), doc in pool.process_many(documents):
-                self._store(state, result, doc, policy)
+        fetched = self._fetcher.fetch_many(due, self.now)
+        documents = self._bodies(fetched, policy)
+        for (state, result), doc in self._pool.process_many(documents):
+            self._store(state, result, doc, policy)
 
     def _bodies(
         self, fetched: Iterator[tuple[FeedState, FetchResult]], policy: BackoffPolicy

@@ -136,6 +136,9 @@ def _identifier() -> Any:
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(LANGUAGES))
+    # set_languages keeps a copy of the full 142-language model for later calls; jirga never
+    # widens the set again, so drop it (about 27 MB per parser process).
+    identifier._full_model = None
     return identifier
 
 

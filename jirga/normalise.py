@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import unicodedata
+from dataclasses import dataclass
 
 from jirga.dates import DEFAULT_EARLIEST, DEFAULT_MAX_FUTURE, as_utc, judge_date
 from jirga.language import LANGUAGES, detect_language
@@ -70,6 +71,44 @@ def _primary_subtag(tag: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
+@dataclass(frozen=True)
+class PreparedText:
+    """The plain text of an entry, made first so that entries mentioning no watch term can be
+    dropped before the costlier rest of normalisation (sanitising, URLs, language)."""
+
+    title: str
+    body_html: str
+    text: str
+    warnings: tuple[str, ...]
+
+
+def prepare_text(
+    raw: RawEntry,
+    *,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS,
+) -> PreparedText:
+    """An entry's title and plain text exactly as :func:`normalise_entry` stores them."""
+    warnings: list[str] = []
+    title = _one_line(html_to_text(raw.title))
+    if not title:
+        warnings.append("title missing")
+    elif len(title) > max_title_chars:
+        title = title[:max_title_chars].rstrip()
+        warnings.append(f"title cut to {max_title_chars} characters")
+    body_html = raw.content_html if raw.content_html.strip() else raw.summary_html
+    max_html_chars = max_text_chars * _HTML_FACTOR
+    if len(body_html) > max_html_chars:
+        body_html = body_html[:max_html_chars]
+        warnings.append(f"html cut to {max_html_chars} characters")
+    body_text = html_to_text(body_html)
+    text = f"{title}\n{body_text}" if title and body_text else title or body_text
+    if len(text) > max_text_chars:
+        text = text[:max_text_chars]
+        warnings.append(f"text cut to {max_text_chars} characters")
+    return PreparedText(title=title, body_html=body_html, text=text, warnings=tuple(warnings))
+
+
 def normalise_entry(
     raw: RawEntry,
     *,
@@ -84,6 +123,7 @@ def normalise_entry(
     max_title_chars: int = DEFAULT_MAX_TITLE_CHARS,
     max_future: dt.timedelta = DEFAULT_MAX_FUTURE,
     earliest: dt.datetime = DEFAULT_EARLIEST,
+    prepared: PreparedText | None = None,
 ) -> Article:
     """Normalise one entry of a feed (or one imported record) into an article.
 
@@ -94,30 +134,15 @@ def normalise_entry(
     ``max_text_chars``; the title is cut at ``max_title_chars``. Dates outside
     [``earliest``, fetch time + ``max_future``] are replaced by the fetch time.
     """
-    warnings: list[str] = []
     fetched = as_utc(fetched_at)
-
-    title = _one_line(html_to_text(raw.title))
-    if not title:
-        warnings.append("title missing")
-    elif len(title) > max_title_chars:
-        title = title[:max_title_chars].rstrip()
-        warnings.append(f"title cut to {max_title_chars} characters")
+    if prepared is None:
+        prepared = prepare_text(raw, max_text_chars=max_text_chars, max_title_chars=max_title_chars)
+    title, body_html, text = prepared.title, prepared.body_html, prepared.text
+    warnings = list(prepared.warnings)
 
     url = absolute_link(raw.link, feed_url)
     if raw.link and raw.link.strip() and url is None:
         warnings.append("link not an absolute http(s) URL: dropped")
-
-    body_html = raw.content_html if raw.content_html.strip() else raw.summary_html
-    max_html_chars = max_text_chars * _HTML_FACTOR
-    if len(body_html) > max_html_chars:
-        body_html = body_html[:max_html_chars]
-        warnings.append(f"html cut to {max_html_chars} characters")
-    body_text = html_to_text(body_html)
-    text = f"{title}\n{body_text}" if title and body_text else title or body_text
-    if len(text) > max_text_chars:
-        text = text[:max_text_chars]
-        warnings.append(f"text cut to {max_text_chars} characters")
 
     published_at, date_problem = judge_date(
         raw.published_parsed,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from jirga.dedup import DedupConfig, band_keys, signature
 from jirga.match import Matcher
-from jirga.normalise import normalise_entry
+from jirga.normalise import DEFAULT_MAX_TEXT_CHARS, normalise_entry, prepare_text
 from jirga.parse import parse_feed
 from jirga.types import MatchedArticle, ParsedFeed, RawEntry, Term
 
@@ -25,6 +25,7 @@ class Caps:
     max_field_chars: int = 100_000
     max_entry_chars: int = 400_000
     context_window: int = 8  # words around a bare context alias (see jirga.match)
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,15 @@ class Stages:
     def process_entry(
         self, raw: RawEntry, source: Source, fetched_at: dt.datetime
     ) -> MatchedArticle | None:
-        """One entry: the matched article, or None when it mentions no watch term."""
+        """One entry: the matched article, or None when it mentions no watch term.
+
+        The plain text is made and matched first; only the entries that mention a watch term
+        (about one in ten) pay for the rest of normalisation.
+        """
+        prepared = prepare_text(raw, max_text_chars=self.caps.max_text_chars)
+        mentions = self.matcher.find(prepared.text)
+        if not mentions:
+            return None
         article = normalise_entry(
             raw,
             source=source.source,
@@ -107,10 +116,9 @@ class Stages:
             language=source.language,
             detect=source.detect_language,
             fetched_at=fetched_at,
+            max_text_chars=self.caps.max_text_chars,
+            prepared=prepared,
         )
-        mentions = self.matcher.find(article.text)
-        if not mentions:
-            return None
         sig = signature(article.text, self.dedup)
         keys = tuple(band_keys(sig, self.dedup)) if sig is not None else ()
         return MatchedArticle(article=article, mentions=tuple(mentions), band_keys=keys)

@@ -60,7 +60,7 @@ class DocumentPool(WorkerPool[DocumentPayload, DocumentResult]):
             memory_limit=memory_mb * _MIB if memory_mb else None,
             time_limit=timeout,
             start_method=start_method,
-            preload=["jirga.pipeline"],
+            preload=["jirga.prewarm"],
         )
 
     def process_many(

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from jirga.dedup import DedupConfig, best_match
 from jirga.types import FeedState, MatchedArticle
@@ -127,7 +127,16 @@ def _near_original(
         return None
     candidate_ids = (
         select(ArticleBandRow.article_id)
-        .where(tuple_(ArticleBandRow.band, ArticleBandRow.band_key).in_(list(band_keys)))
+        # OR of (band = ? AND key = ?) rather than a row-value IN: SQLite answers the IN form
+        # with a scan of the whole table, this one from the (band, band_key) index.
+        .where(
+            or_(
+                *(
+                    and_(ArticleBandRow.band == band, ArticleBandRow.band_key == key)
+                    for band, key in band_keys
+                )
+            )
+        )
         .distinct()
     )
     rows = conn.execute(

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jirga.dates import parse_iso8601
-
 from jirga.config import LANGUAGES
+from jirga.dates import parse_iso8601
 from jirga.dedup import DedupConfig
 from jirga.parse import parse_feed
 from jirga.pipeline import Caps, Source, Stages
@@ -32,6 +31,7 @@ class ImportReport:
     """What an import did."""
 
     lines: int = 0
+    accepted: int = 0  # lines that were well-formed articles (matching or not)
     matched: int = 0
     new: int = 0
     duplicates: int = 0
@@ -101,7 +101,7 @@ class Importer:
     def import_path(self, path: Path, *, source: str | None = None) -> ImportReport:
         """Import one file: JSON Lines by default, a feed document by its suffix."""
         if path.suffix.lower() in FEED_SUFFIXES:
-            return self._import_feed(path, source or path.stem)
+            return self._import_feed(path, source or path.stem, named=source is not None)
         return self._import_jsonl(path)
 
     def _store(self, batch: list[MatchedArticle], report: ImportReport) -> None:
@@ -121,12 +121,15 @@ class Importer:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                report.problems.append(f"{path}:{number}: invalid JSON ({exc.msg})")
+                report.problems.append(
+                    f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})"
+                )
                 continue
             problem = _check_record(record)
             if problem:
                 report.problems.append(f"{path}:{number}: {problem}")
                 continue
+            report.accepted += 1
             src, feed_id, outlet = source_for(record["source"].strip(), self.feeds)
             feed = self.feeds.get(feed_id or "")
             raw = raw_from_json(record)
@@ -152,7 +155,7 @@ class Importer:
         self._store(batch, report)
         return report
 
-    def _import_feed(self, path: Path, source_name: str) -> ImportReport:
+    def _import_feed(self, path: Path, source_name: str, *, named: bool) -> ImportReport:
         report = ImportReport()
         src, feed_id, outlet = source_for(source_name, self.feeds)
         feed = self.feeds.get(feed_id or "")
@@ -173,14 +176,15 @@ class Importer:
             Source(
                 source=src,
                 feed_id=feed_id,
-                outlet=feed.name if feed else (parsed.title or outlet),
+                # A name given with --source is the outlet; else the feed's own title says it.
+                outlet=feed.name if feed else (outlet if named else parsed.title or outlet),
                 url=feed.url if feed else None,
                 language=language or "en",
                 detect_language=language is None,
             ),
             self.now,
         )
-        report.lines = result.entries_seen
+        report.lines = report.accepted = result.entries_seen
         report.matched = len(result.matched)
         batch = list(result.matched)
         self._store(batch, report)

@@ -1,4 +1,8 @@
-"""Rows to the terminal: table, JSON, CSV or NDJSON, with control characters escaped."""
+"""Rows to the terminal: table, JSON, CSV or NDJSON.
+
+Table and CSV cells have control and bidi-override characters made visible (``\\u001b``), so
+feed-supplied text cannot act on the terminal; JSON escapes control characters by its own rules.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +66,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) 
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([_cell(r.get(c)) for c in columns])
+            writer.writerow([escape_controls(_cell(r.get(c))) for c in columns])
         return buf.getvalue().rstrip("\n")
     table = Table(show_edge=False, pad_edge=False, highlight=False)
     for c in columns:

@@ -7,6 +7,7 @@ term travel back to the main process, already normalised and matched.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -89,8 +90,16 @@ class Stages:
             for raw in parsed.entries
             if (m := self.process_entry(raw, source, fetched_at)) is not None
         ]
+        # Entry-level warnings (an absurd date, a javascript: link) are summed per kind, so a
+        # feed full of them says so once instead of once per entry.
+        kinds = Counter(w for m in matched for w in m.article.warnings)
+        entry_warnings = tuple(
+            f"{n} {'entry' if n == 1 else 'entries'}: {w}" for w, n in sorted(kinds.items())
+        )
         return DocumentResult(
-            matched=tuple(matched), entries_seen=len(parsed.entries), warnings=parsed.warnings
+            matched=tuple(matched),
+            entries_seen=len(parsed.entries),
+            warnings=parsed.warnings + entry_warnings,
         )
 
     def process_entry(

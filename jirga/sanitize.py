@@ -54,8 +54,9 @@ _WHITESPACE = re.compile(r"\s+")
 # references, or tags. Only common tag names count, so "x <y and z>" in prose is left alone.
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _ESCAPED_TAG = re.compile(
-    r"</?(?:p|br|div|span|a|b|i|em|strong|img|ul|ol|li|h[1-6]|blockquote|font|table|tr|td)"
-    r"\b[^<>]{0,500}>",
+    r"</?(?:p|br|div|span|a|b|i|em|strong|img|ul|ol|li|h[1-6]|blockquote|font|table|tr|td|"
+    + "|".join(sorted(_DROP_WITH_CONTENT))
+    + r")\b[^<>]{0,500}>",
     re.IGNORECASE,
 )
 _MAX_DECODE_PASSES = 3

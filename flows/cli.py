@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from flows import commands_config, commands_db, commands_feeds, commands_poll
+from flows import (
+    commands_config,
+    commands_db,
+    commands_feeds,
+    commands_narratives,
+    commands_poll,
+)
 from jirga import __version__
 from jirga.errors import ConfigError, JirgaError
 
@@ -49,6 +55,9 @@ cli.add_command(commands_db.db)
 cli.add_command(commands_feeds.feeds)
 cli.add_command(commands_poll.poll)
 cli.add_command(commands_poll.import_)
+cli.add_command(commands_narratives.cluster)
+cli.add_command(commands_narratives.narratives)
+cli.add_command(commands_narratives.narrative)
 
 
 def main() -> None:

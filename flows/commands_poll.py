@@ -46,10 +46,18 @@ class BarProgress:
 @click.option("--feed", "feed_ids", multiple=True, help="Poll only this feed id (repeatable).")
 @click.option("--force", is_flag=True, help="Fetch even feeds that are backing off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option(
+    "--no-narratives", is_flag=True, help="Do not group the new articles into narratives."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Prefect's own log lines.")
 @click.pass_context
 def poll(
-    ctx: click.Context, feed_ids: tuple[str, ...], force: bool, as_json: bool, verbose: bool
+    ctx: click.Context,
+    feed_ids: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+    no_narratives: bool,
+    verbose: bool,
 ) -> None:
     """Poll the due feeds once and store the articles that mention a watch term."""
     settings = settings_from(ctx)
@@ -57,12 +65,16 @@ def poll(
     from flows.context import open_storage
     from flows.poll import poll_feeds
     from flows.runopts import RUN_OPTIONS, RunOptions
+    from jirga.config import load_watchlist
 
+    load_watchlist(settings.config_dir)  # a config error is reported here, not as a traceback
     open_storage(settings, create_empty_sqlite=True).close()
     bar = BarProgress(enabled=sys.stderr.isatty() and not as_json)
     token = RUN_OPTIONS.set(RunOptions(settings=settings, progress=bar))
     try:
-        result = poll_feeds(feed_ids=list(feed_ids) or None, force=force)
+        result = poll_feeds(
+            feed_ids=list(feed_ids) or None, force=force, narratives=not no_narratives
+        )
     finally:
         bar.stop()
         RUN_OPTIONS.reset(token)
@@ -73,6 +85,8 @@ def poll(
         click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(summary.headline())
+    if summary.narratives:
+        click.echo(summary.narratives)
     for feed_id, reason in summary.errors:
         click.echo(f"  failed  {feed_id}: {reason}")
     for feed_id, warning in summary.warnings[:20]:
@@ -120,7 +134,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], source: str | None) -> 
             report = importer.import_path(path, source=source)
             for problem in report.problems:
                 click.echo(f"warning: {problem}", err=True)
-            failed = failed or (report.lines == 0 and bool(report.problems))
+            failed = failed or (report.accepted == 0 and bool(report.problems))
             click.echo(
                 f"{path}: {report.lines} read, {report.matched} mention a watch term, "
                 f"{report.new} new, {report.duplicates} already stored, "

@@ -107,8 +107,10 @@ def run_poll_flow(
             ids = [s.feed_id for s in plan.due]
             if progress is not None:
                 progress.start(len(ids))
-            for start in range(0, len(ids), BATCH_SIZE):
-                poll_batch(poller, ids[start : start + BATCH_SIZE])
+            if ids:
+                with poller:
+                    for start in range(0, len(ids), BATCH_SIZE):
+                        poll_batch(poller, ids[start : start + BATCH_SIZE])
     summary.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     logger.info(summary.headline())
     for feed_id, reason in summary.errors:
@@ -120,9 +122,24 @@ def run_poll_flow(
 
 
 @flow(name="poll_feeds", timeout_seconds=int(POLL_TIMEOUT.total_seconds()), log_prints=False)
-def poll_feeds(feed_ids: list[str] | None = None, force: bool = False) -> dict[str, object]:
-    """Poll every due feed (or only ``feed_ids``; ``force`` ignores backoff) and store matches."""
+def poll_feeds(
+    feed_ids: list[str] | None = None, force: bool = False, narratives: bool = True
+) -> dict[str, object]:
+    """Poll every due feed (or only ``feed_ids``; ``force`` ignores backoff) and store matches;
+    then, unless ``narratives`` is off, group the new articles into narratives."""
     options = RUN_OPTIONS.get()
-    return run_poll_flow(
+    summary = run_poll_flow(
         current_settings(), feed_ids=feed_ids, force=force, progress=options.progress
-    ).as_dict()
+    )
+    if narratives and summary.skipped is None:
+        from flows.narratives import update_narratives
+
+        # The poll's work is stored by now; a failing narratives run is reported, and its
+        # articles stay unassigned for the next run, but it does not fail the poll.
+        try:
+            result = update_narratives()
+            summary.narratives = str(result.get("headline") or "")
+        except Exception as exc:
+            summary.narratives = f"narratives failed: {exc}"
+            get_run_logger().error(summary.narratives)
+    return summary.as_dict()

@@ -160,7 +160,10 @@ class Poller:
                 yield (state, result), result.body, dict(result.headers), source_of(feed), self.now
                 continue
             self._count(result.outcome)
-            if result.outcome is not FetchOutcome.NOT_MODIFIED:
+            if result.outcome is FetchOutcome.RETRY_LATER:
+                # The server asked for a pause: not a failure, but worth a line.
+                self.summary.warnings.append((state.feed_id, result.error or "retry later"))
+            elif result.outcome is not FetchOutcome.NOT_MODIFIED:
                 self.summary.errors.append((state.feed_id, result.error or result.outcome.value))
             self.storage.record_fetch(
                 apply_fetch(state, result, self.now, policy), self.now, result.status

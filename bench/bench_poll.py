@@ -224,8 +224,7 @@ def _measured(conn: Connection, phase: str, run: Callable[[], str]) -> None:
 def jirga_job(conn: Connection, params: dict[str, Any]) -> None:
     """Cold poll, then warm re-poll, of every feed by flows.polling.Poller into fresh SQLite."""
     import flows.polling
-    from flows.polling import Poller, dedup_config, plan_poll
-    from flows.summary import PollSummary
+    from flows.polling import poll_once
     from jirga.config import load_watchlist
     from jirga.settings import Settings
     from storage.facade import Storage
@@ -255,21 +254,11 @@ def jirga_job(conn: Connection, params: dict[str, Any]) -> None:
             storage.sync_feeds(watchlist.feeds, start)
 
             def poll(now: dt.datetime, profile: cProfile.Profile | None) -> str:
-                summary = PollSummary(feeds_configured=len(watchlist.feeds))
                 if profile is not None:
                     profile.enable()
-                plan = plan_poll(storage.feed_states(), now, force=True)
-                summary.feeds_due = len(plan.due)
-                with Poller(
-                    settings=settings,
-                    storage=storage,
-                    feeds={f.id: f for f in watchlist.feeds},
-                    terms=watchlist.terms,
-                    now=now,
-                    summary=summary,
-                    dedup=dedup_config(settings),
-                ) as poller:
-                    poller.run(plan.due)
+                summary = poll_once(
+                    settings, storage, watchlist.feeds, watchlist.terms, now, force=True
+                )
                 if profile is not None:
                     profile.disable()
                     profile.dump_stats(params["profile"])

@@ -216,3 +216,34 @@ class Poller:
     def _tick(self, feed_id: str, outcome: FetchOutcome) -> None:
         if self.progress is not None:
             self.progress.advance(feed_id, outcome)
+
+
+def poll_once(
+    settings: Settings,
+    storage: Storage,
+    feeds: Sequence[Feed],
+    terms: tuple[Term, ...],
+    now: dt.datetime,
+    *,
+    force: bool = False,
+    only: Sequence[str] | None = None,
+) -> PollSummary:
+    """One poll of the due feeds as plain engine calls: no Prefect, no lease, no batches (the
+    benchmark and the crash tests run it; the flow adds those around the same Poller)."""
+    summary = PollSummary(feeds_configured=len(feeds))
+    storage.sync_feeds(feeds, now)
+    plan = plan_poll(storage.feed_states(), now, only=only, force=force)
+    summary.feeds_due = len(plan.due)
+    summary.backing_off = plan.backing_off
+    if plan.due:
+        with Poller(
+            settings=settings,
+            storage=storage,
+            feeds={f.id: f for f in feeds},
+            terms=terms,
+            now=now,
+            summary=summary,
+            dedup=dedup_config(settings),
+        ) as poller:
+            poller.run(plan.due)
+    return summary

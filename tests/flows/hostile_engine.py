@@ -11,7 +11,7 @@ import datetime as dt
 import json
 
 from flows.lease import lease
-from flows.polling import Poller, dedup_config, plan_poll
+from flows.polling import poll_once
 from flows.summary import PollSummary
 from jirga.config import load_watchlist
 from jirga.settings import load_settings
@@ -27,24 +27,13 @@ def main() -> None:
     settings = load_settings()
     watchlist = load_watchlist(settings.config_dir)
     now = dt.datetime.now(dt.UTC)
-    summary = PollSummary(feeds_configured=len(watchlist.feeds))
     with Storage(settings.effective_database_url) as storage:
         storage.require_current_schema()
         with lease(storage, POLL_LEASE, now, LEASE_TTL) as holder:
             if holder is None:
-                summary.skipped = f"another poll is running ({storage.lock_holder(POLL_LEASE)})"
+                summary = PollSummary(
+                    skipped=f"another poll is running ({storage.lock_holder(POLL_LEASE)})"
+                )
             else:
-                storage.sync_feeds(watchlist.feeds, now)
-                plan = plan_poll(storage.feed_states(), now)
-                summary.feeds_due = len(plan.due)
-                with Poller(
-                    settings=settings,
-                    storage=storage,
-                    feeds={f.id: f for f in watchlist.feeds},
-                    terms=watchlist.terms,
-                    now=now,
-                    summary=summary,
-                    dedup=dedup_config(settings),
-                ) as poller:
-                    poller.run(plan.due)
+                summary = poll_once(settings, storage, watchlist.feeds, watchlist.terms, now)
     print(json.dumps(summary.as_dict()))

@@ -358,9 +358,10 @@ class Representer:
         """Hashed vectors of raw feature weights (:func:`analyze`); nothing is counted."""
         matrix = self._hasher.transform(raw).tocsr()
         matrix.sum_duplicates()  # also sorts each row's indices
-        ptr, idx, val = matrix.indptr, matrix.indices.astype(np.int32), matrix.data
+        ptr, idx, val = matrix.indptr, matrix.indices.astype(np.int32), matrix.data.astype(float)
         return [
-            SparseVector(idx[ptr[i] : ptr[i + 1]], val[ptr[i] : ptr[i + 1]].astype(np.float64))
+            # Copies, not views: a view would keep the whole batch alive in a narrative.
+            SparseVector(idx[ptr[i] : ptr[i + 1]].copy(), val[ptr[i] : ptr[i + 1]].copy())
             for i in range(len(raw))
         ]
 

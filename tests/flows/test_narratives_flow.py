@@ -132,11 +132,6 @@ def _grouping(settings: Settings) -> dict[str, int]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the clusterer's time decay, tuned on a stream with synthetic times, "
-    "splits one story told over three days into several narratives",
-)
 def test_stories_become_separate_narratives(settings: Settings, tmp_path: Path) -> None:
     _import(settings, _lines(TALKS) + _lines(AIRPORT), tmp_path)
     now = DAY0 + dt.timedelta(days=3)
@@ -200,7 +195,7 @@ def test_flow_and_cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.Mo
     listed = runner.invoke(cli, ["narratives", "--format", "json"], catch_exceptions=False)
     assert listed.exit_code == 0, listed.stderr
     rows = json.loads(listed.stdout)
-    assert len(rows) >= 2  # the two stories never share a narrative (see the xfail above)
+    assert len(rows) >= 2  # the two stories never share a narrative
     assert {"id", "label", "key_phrases", "state", "outlets", "languages"} <= set(rows[0])
     shown = runner.invoke(
         cli, ["narrative", str(rows[0]["id"]), "--format", "json"], catch_exceptions=False

@@ -353,7 +353,9 @@ def test_narratives_whose_centroids_converge_are_merged() -> None:
 
 
 def test_strict_merge_thresholds_leave_narratives_alone() -> None:
-    config = ClusterConfig(decision="threshold", threshold=0.3, bridge_threshold=0.99)
+    config = ClusterConfig(
+        decision="threshold", threshold=0.3, bridge_threshold=0.99, merge_threshold=0.99
+    )
     clusterer = StreamClusterer(config)
     assert [a.narrative_key for a in clusterer.add_many(_bridge_docs())][:2] == [1, 2]
     assert clusterer.merges == []

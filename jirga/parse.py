@@ -19,6 +19,7 @@ from typing import Any
 
 import feedparser
 
+from jirga.parse_fast import read_feed
 from jirga.types import ParsedFeed, RawEntry
 
 _UTF8_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
@@ -311,6 +312,17 @@ def _not_a_feed(text: str, xml_error: str | None) -> str:
     return xml_error or "not a feed: no RSS or Atom document element"
 
 
+_XML_MEDIA_TYPES = {"application/xml", "text/xml", "application/xml-external-parsed-entity"}
+_XML_MEDIA_TYPES |= {"application/xml-dtd", "text/xml-external-parsed-entity"}
+
+
+def _xml_media_type(media_type: str) -> bool:
+    """Whether feedparser takes this media type for XML (RFC 3023), so raises no warning."""
+    return media_type in _XML_MEDIA_TYPES or (
+        media_type.startswith(("application/", "text/")) and media_type.endswith("+xml")
+    )
+
+
 def _headers_for_feedparser(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased headers with the charset made utf-8 (the bytes are re-encoded to UTF-8).
 
@@ -332,6 +344,7 @@ def parse_feed(
     max_field_chars: int = 100_000,
     max_entry_chars: int = 400_000,
     max_parsed_entries: int | None = None,
+    fast: bool = True,
 ) -> ParsedFeed:
     """Parse a feed document's bytes (and its HTTP response headers) into a ParsedFeed.
 
@@ -340,6 +353,7 @@ def parse_feed(
     ``max_parsed_entries`` entries in document order (default: five times ``max_entries``) are
     parsed; the rest are cut out before parsing, so a huge document stays cheap. Never raises on
     bad input: a document that yields nothing usable has ``error`` set and no entries.
+    ``fast=False`` always parses with feedparser (see :mod:`jirga.parse_fast`).
     """
     if not body.strip():
         return ParsedFeed(entries=(), error="empty body")
@@ -356,17 +370,23 @@ def parse_feed(
     data, seen = cut_entries(data, limit)
     if seen > limit:
         warnings.append(f"the document has {seen} entries; only the first {limit} were parsed")
-    try:
-        result = feedparser.parse(
-            io.BytesIO(data),
-            response_headers=_headers_for_feedparser(headers),
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
-    except MemoryError:
-        raise
-    except Exception as exc:  # feedparser's date and markup handlers can raise anything
-        return ParsedFeed(entries=(), warnings=tuple(warnings), error=f"parser failed: {exc!r}")
+    result: Mapping[str, Any] | None = read_feed(data, headers) if fast else None
+    media_type = content_type.split(";")[0].strip().lower()
+    if result is not None and headers and not _xml_media_type(media_type):
+        warnings.append(f"served as {media_type or 'no Content-Type'}, not an XML media type")
+    if result is None:
+        try:
+            result = feedparser.parse(
+                io.BytesIO(data),
+                response_headers=_headers_for_feedparser(headers),
+                sanitize_html=False,
+                resolve_relative_uris=False,
+            )
+        except MemoryError:
+            raise
+        except Exception as exc:  # feedparser's date and markup handlers can raise anything
+            failed = f"parser failed: {exc!r}"
+            return ParsedFeed(entries=(), warnings=tuple(warnings), error=failed)
     feed = result.get("feed") or {}
     version = _text(result.get("version")) or None
     if version == "rss091u" and b"netscape" in prolog.lower():

@@ -116,6 +116,10 @@ def sanitize_html(html: str, *, base_url: str | None = None) -> str:
 
 def _decode_once(markup: str) -> str:
     """One pass: drop tags (and dropped elements' content), turn blocks into newlines, unescape."""
+    if "<" not in markup and "&" not in markup:
+        # No markup and no references (most titles): what nh3 would give back, without the
+        # cost of an HTML parse (tests/jirga/test_sanitize.py checks the two agree).
+        return _WHITESPACE.sub(" ", markup)
     stripped: str = nh3.clean(
         markup,
         tags=set(_BLOCK_TAGS),

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from jirga import sanitize
 from jirga.sanitize import clean_text, html_to_text, sanitize_html
 
 HOSTILE = {
@@ -214,3 +215,13 @@ def test_random_strings_leave_no_control_characters() -> None:
         assert not forbidden.search(out), repr(s)
         out.encode("utf-8")  # no lone surrogate is left to make this fail
         assert not forbidden.search(html_to_text(s)), repr(s)
+
+
+@pytest.mark.parametrize(
+    "plain",
+    ["Taliban talks", "a > b", 'say "no"', "line\r\nbreak\ttab", "پاکستان\u200cی", "\u202eabc", ""],
+)
+def test_plain_text_skips_the_html_parser_with_the_same_result(plain: str) -> None:
+    # The shortcut in _decode_once for text without "<" or "&" must give what nh3 gives.
+    via_nh3 = sanitize._decode_once(plain + "<br>")
+    assert sanitize._decode_once(plain) + "\n" == via_nh3

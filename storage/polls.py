@@ -4,13 +4,16 @@ its fetch state — so a crash at any point leaves either all of a feed's work o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, update
 
 from jirga.dedup import DedupConfig, best_match
 from jirga.types import FeedState, MatchedArticle
+from storage import search
 from storage.models import ArticleBandRow, ArticleRow, FeedRow, MentionRow
 from storage.upsert import insert_ignore
 
@@ -67,31 +70,29 @@ def store_articles(
     for item in items:
         a = item.article
         original = _near_original(conn, a.text, a.published_at, item.band_keys, dedup)
-        article_id = conn.execute(
-            insert_ignore(conn, ArticleRow)
-            .values(
-                source=a.source,
-                feed_id=a.feed_id,
-                outlet=a.outlet,
-                entry_key=a.entry_key,
-                url=a.url,
-                canonical_url=a.canonical_url,
-                title=a.title,
-                text=a.text,
-                html=a.html,
-                language=a.language,
-                published_at=a.published_at,
-                date_estimated=a.date_estimated,
-                fetched_at=a.fetched_at,
-                content_hash=a.content_hash,
-                duplicate_of=original[0] if original else None,
-                duplicate_similarity=original[1] if original else None,
-            )
-            .returning(ArticleRow.id)
-        ).scalar_one_or_none()
+        values = {
+            "source": a.source,
+            "feed_id": a.feed_id,
+            "outlet": a.outlet,
+            "entry_key": a.entry_key,
+            "url": a.url,
+            "canonical_url": a.canonical_url,
+            "title": a.title,
+            "text": a.text,
+            "html": a.html,
+            "language": a.language,
+            "published_at": a.published_at,
+            "date_estimated": a.date_estimated,
+            "fetched_at": a.fetched_at,
+            "content_hash": a.content_hash,
+            "duplicate_of": original[0] if original else None,
+            "duplicate_similarity": original[1] if original else None,
+        }
+        article_id = conn.execute(_article_insert(conn.dialect.name), values).scalar_one_or_none()
         if article_id is None:
             dups += 1
             continue
+        search.index_article(conn, article_id, a.title, a.text)
         new += 1
         near += original is not None
         if item.mentions:
@@ -116,6 +117,47 @@ def store_articles(
     return StoreReport(new=new, duplicates=dups, near_duplicates=near, mentions=mentions)
 
 
+@functools.cache
+def _article_insert(dialect: str) -> Any:
+    """The article insert for a dialect, built once (SQLAlchemy then reuses its compiled form)."""
+    return insert_ignore(dialect, ArticleRow).returning(ArticleRow.id)
+
+
+@functools.cache
+def _candidates_query(bands: int) -> Select[int, str, dt.datetime]:
+    """The query for the candidate originals of an article with ``bands`` band keys, built once
+    per count with bound parameters (``b0, k0, b1, k1, ...``, ``since``, ``until``): building
+    the 32-way OR anew for every article cost more than running it."""
+    shared = (
+        select(ArticleBandRow.article_id, func.count().label("shared"))
+        # OR of (band = ? AND key = ?) rather than a row-value IN: SQLite answers the IN form
+        # with a scan of the whole table, this one from the (band, band_key) index.
+        .where(
+            or_(
+                *(
+                    and_(
+                        ArticleBandRow.band == bindparam(f"b{i}"),
+                        ArticleBandRow.band_key == bindparam(f"k{i}"),
+                    )
+                    for i in range(bands)
+                )
+            )
+        )
+        .group_by(ArticleBandRow.article_id)
+        .subquery()
+    )
+    return (
+        select(ArticleRow.id, ArticleRow.text, ArticleRow.published_at)
+        .join(shared, shared.c.article_id == ArticleRow.id)
+        .where(
+            ArticleRow.duplicate_of.is_(None),
+            ArticleRow.published_at.between(bindparam("since"), bindparam("until")),
+        )
+        .order_by(shared.c.shared.desc(), ArticleRow.published_at, ArticleRow.id)
+        .limit(MAX_NEAR_CANDIDATES)
+    )
+
+
 def _near_original(
     conn: Connection,
     text: str,
@@ -126,31 +168,13 @@ def _near_original(
     """The earlier original this text is a near-copy of, with the similarity, if any."""
     if not band_keys:
         return None
-    shared = (
-        select(ArticleBandRow.article_id, func.count().label("shared"))
-        # OR of (band = ? AND key = ?) rather than a row-value IN: SQLite answers the IN form
-        # with a scan of the whole table, this one from the (band, band_key) index.
-        .where(
-            or_(
-                *(
-                    and_(ArticleBandRow.band == band, ArticleBandRow.band_key == key)
-                    for band, key in band_keys
-                )
-            )
-        )
-        .group_by(ArticleBandRow.article_id)
-        .subquery()
-    )
-    candidates = conn.execute(
-        select(ArticleRow.id, ArticleRow.text, ArticleRow.published_at)
-        .join(shared, shared.c.article_id == ArticleRow.id)
-        .where(
-            ArticleRow.duplicate_of.is_(None),
-            ArticleRow.published_at.between(published_at - NEAR_WINDOW, published_at + NEAR_WINDOW),
-        )
-        .order_by(shared.c.shared.desc(), ArticleRow.published_at, ArticleRow.id)
-        .limit(MAX_NEAR_CANDIDATES)
-    ).all()
+    params: dict[str, object] = {
+        "since": published_at - NEAR_WINDOW,
+        "until": published_at + NEAR_WINDOW,
+    }
+    for i, (band, key) in enumerate(band_keys):
+        params[f"b{i}"], params[f"k{i}"] = band, key
+    candidates = conn.execute(_candidates_query(len(band_keys)), params).all()
     rows = sorted(candidates, key=lambda r: (r.published_at, r.id))  # oldest first: ties go to it
     if not rows:
         return None

@@ -124,10 +124,11 @@ def _article_insert(dialect: str) -> Any:
 
 
 @functools.cache
-def _candidates_query(bands: int) -> Select[int, str, dt.datetime]:
-    """The query for the candidate originals of an article with ``bands`` band keys, built once
-    per count with bound parameters (``b0, k0, b1, k1, ...``, ``since``, ``until``): building
-    the 32-way OR anew for every article cost more than running it."""
+def _candidates_query(bands: int, min_shared: int) -> Select[int, str, dt.datetime]:
+    """The query for the candidate originals of an article with ``bands`` band keys (those
+    sharing ``min_shared`` of them), built once per shape with bound parameters (``b0, k0, b1,
+    k1, ...``, ``since``, ``until``): building the 32-way OR anew for every article cost more
+    than running it."""
     shared = (
         select(ArticleBandRow.article_id, func.count().label("shared"))
         # OR of (band = ? AND key = ?) rather than a row-value IN: SQLite answers the IN form
@@ -144,6 +145,7 @@ def _candidates_query(bands: int) -> Select[int, str, dt.datetime]:
             )
         )
         .group_by(ArticleBandRow.article_id)
+        .having(func.count() >= min_shared)
         .subquery()
     )
     return (
@@ -174,7 +176,9 @@ def _near_original(
     }
     for i, (band, key) in enumerate(band_keys):
         params[f"b{i}"], params[f"k{i}"] = band, key
-    candidates = conn.execute(_candidates_query(len(band_keys)), params).all()
+    candidates = conn.execute(
+        _candidates_query(len(band_keys), min(dedup.min_shared_bands, len(band_keys))), params
+    ).all()
     rows = sorted(candidates, key=lambda r: (r.published_at, r.id))  # oldest first: ties go to it
     if not rows:
         return None

@@ -307,8 +307,13 @@ def test_other_configs_sign_with_their_own_shape() -> None:
 
 
 def test_candidate_probability_follows_the_banding_curve() -> None:
-    assert candidate_probability(0.7) > 0.999
-    assert candidate_probability(0.2) < 0.06
+    assert candidate_probability(0.7) > 0.998
+    assert candidate_probability(0.75) > 0.9999
+    assert candidate_probability(0.4) < 0.25
+    assert candidate_probability(0.2) < 0.01
+    one_band = DedupConfig(min_shared_bands=1)
+    assert candidate_probability(0.7, one_band) > 0.9998
+    assert candidate_probability(0.4, one_band) == pytest.approx(1 - (1 - 0.4**4) ** 32)
     assert candidate_probability(0.0) == 0.0
     assert candidate_probability(1.0) == 1.0
 

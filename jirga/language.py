@@ -189,6 +189,10 @@ def detect_with_confidence(
     latin, arabic = _letter_counts(text)
     if latin + arabic < min_letters:
         return None, 0.0
+    if not arabic:
+        # Latin script alone can only be English here; the statistical model (tens of MB,
+        # loaded on first use) is kept for telling the three Arabic-script languages apart.
+        return "en", 1.0
     evidence = heuristic_scores(text)
     combined = {
         lang: math.log(max(prob, 1e-12)) + evidence[lang]

@@ -1,12 +1,14 @@
 """Imported once by the worker pool's fork server: builds the per-process tables of the
 pipeline before any worker is forked, so every worker starts with them (shared copy-on-write
-pages) instead of spending a second or two building its own."""
+pages) instead of spending a second or two building its own.
+
+The language model is not among them: only feeds tagged as mixing languages need it, and it
+costs about 60 MB in every process that holds it, so a worker loads it on first use."""
 
 from __future__ import annotations
 
-from jirga import arabic, language, pipeline  # noqa: F401 - imported for their side effects
+from jirga import arabic, pipeline  # noqa: F401 - imported for their side effects
 
-# The folding tables the matcher and the dedup normaliser use, and the language model.
+# The folding tables the matcher and the dedup normaliser use.
 arabic.normalize("warm")
 arabic.normalize("warm", casefold=False)
-language._identifier()

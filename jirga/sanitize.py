@@ -79,6 +79,10 @@ def clean_text(s: str) -> str:
     Unicode line/paragraph separators become ``\\n``. ZWNJ and ZWJ are kept. NFC makes the same
     letter compare equal however the feed composed it (e.g. Urdu ۓ as one or two code points).
     """
+    if s.isascii():
+        # Most titles and many bodies: only the ASCII controls can be there, and NFC has
+        # nothing to compose.
+        return _UNWANTED.sub("", _LINE_BREAKS.sub("\n", s)) if not s.isprintable() else s
     if _SURROGATE.search(s):
         s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
     s = _LINE_BREAKS.sub("\n", s)
@@ -153,6 +157,6 @@ def html_to_text(html: str) -> str:
             text = unescape(text)
         else:
             break
-    text = clean_text(text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    # _SPACES never crosses a newline: one pass over the whole text equals one per line.
+    lines = (line.strip() for line in _SPACES.sub(" ", clean_text(text)).split("\n"))
     return "\n".join(line for line in lines if line)

@@ -229,7 +229,7 @@ def jirga_job(conn: Connection, params: dict[str, Any]) -> None:
     from jirga.settings import Settings
     from storage.facade import Storage
 
-    if params.get("profile"):
+    if params.get("profile") and not params.get("profile_main"):
         # cProfile sees one thread of one process, so documents are processed in this one.
         # Settings cannot ask for that (parse_workers=0 means one per core): swap the pool.
         pool = flows.polling.DocumentPool
@@ -423,6 +423,11 @@ def main() -> None:
     add("--skip-reader", action="store_true", help="do not run lemon24/reader")
     add("--quick", action="store_true", help="smoke run: at most 100 feeds")
     add("--profile", action="store_true", help="then profile a cold poll in one process")
+    add(
+        "--profile-main",
+        action="store_true",
+        help="with --profile: keep the workers, profile the main thread",
+    )
     args = parser.parse_args()
     if args.quick:
         args.feeds = min(args.feeds, 100)
@@ -459,7 +464,8 @@ def main() -> None:
         report(args, runs, lxml_s, ceiling_s)
         if args.profile:
             with tempfile.NamedTemporaryFile(suffix=".prof") as prof:
-                run_contender("jirga", {**params, "profile": prof.name}, server.pid)
+                profiled = {**params, "profile": prof.name, "profile_main": args.profile_main}
+                run_contender("jirga", profiled, server.pid)
                 show_profile(prof.name)
     finally:
         server.kill()

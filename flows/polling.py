@@ -135,6 +135,7 @@ class Poller:
             workers=self.settings.parse_workers or None,
             timeout=self.settings.parse_timeout,
             memory_mb=self.settings.parse_memory_mb,
+            detect_languages=any(source_of(f).detect_language for f in self.feeds.values()),
         )
         return self
 

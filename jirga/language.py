@@ -142,6 +142,12 @@ def _identifier() -> Any:
     return identifier
 
 
+def load_model() -> None:
+    """Load the statistical model now rather than on first use (a fork server does this once
+    for all its workers when some feed mixes languages)."""
+    _identifier()
+
+
 def langid_scores(text: str) -> dict[str, float]:
     """py3langid's probability of each of the four languages (they sum to 1)."""
     ranked: list[tuple[str, float]] = _identifier().rank(text)

@@ -52,7 +52,11 @@ class DocumentPool(WorkerPool[DocumentPayload, DocumentResult]):
         timeout: float = 30.0,
         memory_mb: int | None = 1024,
         start_method: str | None = None,
+        detect_languages: bool = False,
     ) -> None:
+        """``detect_languages``: some document will need the language model (a feed mixing
+        languages), so the fork server loads it once for every worker."""
+        preload = ["jirga.prewarm"] + (["jirga.prewarm_language"] if detect_languages else [])
         super().__init__(
             functools.partial(_document_job, terms, caps, dedup),
             _failure,
@@ -60,7 +64,7 @@ class DocumentPool(WorkerPool[DocumentPayload, DocumentResult]):
             memory_limit=memory_mb * _MIB if memory_mb else None,
             time_limit=timeout,
             start_method=start_method,
-            preload=["jirga.prewarm"],
+            preload=preload,
         )
 
     def process_many(

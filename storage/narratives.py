@@ -131,7 +131,8 @@ def narratives_of(conn: Connection, article_ids: Sequence[int]) -> dict[int, int
                 NarrativeArticleRow.article_id.in_(chunk)
             )
         )
-        out.update(dict(rows))
+        # Rows, not the result: dict() would take a result (it has keys()) for a mapping.
+        out.update((article, narrative) for article, narrative in rows)
     return out
 
 

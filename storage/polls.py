@@ -66,10 +66,15 @@ def store_articles(
     conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
 ) -> StoreReport:
     """Insert matching articles with their mentions and band keys; existing ones are skipped."""
-    new = dups = near = mentions = 0
+    new = dups = near = 0
+    mention_rows: list[dict[str, object]] = []
+    band_rows: list[dict[str, object]] = []
+    # This feed's articles stored so far: their band keys go in with one statement at the end,
+    # so a copy of one of them in the same feed is looked for here as well as in the table.
+    batch: list[_Stored] = []
     for item in items:
         a = item.article
-        original = _near_original(conn, a.text, a.published_at, item.band_keys, dedup)
+        original = _near_original(conn, a.text, a.published_at, item.band_keys, dedup, batch)
         values = {
             "source": a.source,
             "feed_id": a.feed_id,
@@ -92,29 +97,41 @@ def store_articles(
         if article_id is None:
             dups += 1
             continue
-        search.index_article(conn, article_id, a.title, a.text)
+        search.index_article(conn, article_id, a.title, a.text, a.published_at)
         new += 1
         near += original is not None
-        if item.mentions:
-            rows = [
-                {
-                    "article_id": article_id,
-                    "term": m.term,
-                    "alias": m.alias,
-                    "start": m.start,
-                    "end": m.end,
-                    "snippet": m.snippet,
-                }
-                for m in item.mentions
-            ]
-            conn.execute(insert_ignore(conn, MentionRow), rows)
-            mentions += len(rows)
-        if item.band_keys:
-            conn.execute(
-                insert_ignore(conn, ArticleBandRow),
-                [{"article_id": article_id, "band": b, "band_key": k} for b, k in item.band_keys],
-            )
+        mention_rows += (
+            {
+                "article_id": article_id,
+                "term": m.term,
+                "alias": m.alias,
+                "start": m.start,
+                "end": m.end,
+                "snippet": m.snippet,
+            }
+            for m in item.mentions
+        )
+        band_rows += (
+            {"article_id": article_id, "band": b, "band_key": k} for b, k in item.band_keys
+        )
+        if original is None:  # only originals can be linked to (duplicate_of is NULL)
+            batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
+    if mention_rows:
+        conn.execute(insert_ignore(conn, MentionRow), mention_rows)
+    if band_rows:
+        conn.execute(insert_ignore(conn, ArticleBandRow), band_rows)
+    mentions = len(mention_rows)
     return StoreReport(new=new, duplicates=dups, near_duplicates=near, mentions=mentions)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An article inserted earlier in the same transaction, as a candidate original."""
+
+    id: int
+    text: str
+    published_at: dt.datetime
+    band_keys: frozenset[tuple[int, int]]
 
 
 @functools.cache
@@ -166,8 +183,10 @@ def _near_original(
     published_at: dt.datetime,
     band_keys: Sequence[tuple[int, int]],
     dedup: DedupConfig,
+    batch: Sequence[_Stored] = (),
 ) -> tuple[int, float] | None:
-    """The earlier original this text is a near-copy of, with the similarity, if any."""
+    """The earlier original this text is a near-copy of, with the similarity, if any: among
+    the stored articles, and the ``batch`` of this transaction whose keys are not stored yet."""
     if not band_keys:
         return None
     params: dict[str, object] = {
@@ -176,11 +195,17 @@ def _near_original(
     }
     for i, (band, key) in enumerate(band_keys):
         params[f"b{i}"], params[f"k{i}"] = band, key
-    candidates = conn.execute(
-        _candidates_query(len(band_keys), min(dedup.min_shared_bands, len(band_keys))), params
-    ).all()
-    rows = sorted(candidates, key=lambda r: (r.published_at, r.id))  # oldest first: ties go to it
+    need = min(dedup.min_shared_bands, len(band_keys))
+    query = _candidates_query(len(band_keys), need)
+    rows = [(r.published_at, r.id, r.text) for r in conn.execute(query, params)]
+    keys = set(band_keys)
+    rows += (
+        (s.published_at, s.id, s.text)
+        for s in batch
+        if len(keys & s.band_keys) >= need and abs(s.published_at - published_at) <= NEAR_WINDOW
+    )
     if not rows:
         return None
-    found = best_match(text, ((r.id, r.text) for r in rows), dedup)
+    rows.sort(key=lambda r: (r[0], r[1]))  # oldest first: on a tie the original wins
+    found = best_match(text, ((r[1], r[2]) for r in rows), dedup)
     return (int(found[0]), found[1]) if found else None

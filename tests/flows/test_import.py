@@ -226,6 +226,27 @@ def test_near_copy_across_two_outlets_is_linked_to_the_earlier(home: Path, tmp_p
     assert b["duplicate_of"] == a["id"] and b["duplicate_similarity"] >= 0.7
 
 
+def test_near_copy_in_the_same_batch_is_linked_too(home: Path, tmp_path: Path) -> None:
+    # Both lines reach storage in one transaction, before either one's band keys are stored.
+    line = {"source": "Outlet A", "title": "Talks with TTP to resume"}
+    path = write_jsonl(
+        tmp_path / "both.jsonl",
+        [
+            {**line, "url": "https://a.example/1", "text": LONG, "published": "2021-08-20T08:00Z"},
+            {
+                **line,
+                "url": "https://a.example/2",
+                "text": LONG.replace("on Monday", "on Monday evening"),
+                "published": "2021-08-20T09:00Z",
+            },
+        ],
+    )
+    code, out, _ = run("import", str(path))
+    assert code == 0 and "1 near-copies linked" in out
+    a, b = sorted(rows(home), key=lambda r: r["url"])
+    assert a["duplicate_of"] is None and b["duplicate_of"] == a["id"]
+
+
 def test_saved_feed_file_with_source(home: Path, tmp_path: Path) -> None:
     when = dt.datetime(2021, 8, 15, 6, 30, tzinfo=dt.UTC)
     items = [

@@ -10,9 +10,11 @@ import click
 from flows import (
     commands_config,
     commands_db,
+    commands_digest,
     commands_feeds,
     commands_narratives,
     commands_poll,
+    commands_search,
 )
 from jirga import __version__
 from jirga.errors import ConfigError, JirgaError
@@ -58,6 +60,12 @@ cli.add_command(commands_poll.import_)
 cli.add_command(commands_narratives.cluster)
 cli.add_command(commands_narratives.narratives)
 cli.add_command(commands_narratives.narrative)
+cli.add_command(commands_digest.digest)
+cli.add_command(commands_search.search)
+cli.add_command(commands_search.articles)
+cli.add_command(commands_search.stats)
+cli.add_command(commands_search.sql)
+commands_db.db.add_command(commands_search.reindex)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """Rows to the terminal: table, JSON, CSV or NDJSON.
 
 Table and CSV cells have control and bidi-override characters made visible (``\\u001b``), so
-feed-supplied text cannot act on the terminal; JSON escapes control characters by its own rules.
+feed-supplied text cannot act on the terminal; JSON escapes C0 controls by its own rules and the
+C1 controls and bidi overrides here (as ``\\u`` escapes, so the values are unchanged). Table
+cells are plain text, never Rich markup: a title holding ``[bold]`` is printed as written.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "json", "csv", "ndjson")
 # C0/C1 controls and the bidi overrides that can make terminal text lie about what it says.
@@ -54,12 +57,15 @@ def _cell(value: Any) -> str:
 def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) -> str:
     """Render rows in one of :data:`FORMATS`; JSON keeps types, the others are text."""
     if fmt == "json":
-        return json.dumps(
-            [{c: _plain(r.get(c)) for c in columns} for r in rows], ensure_ascii=False, indent=2
+        return escape_controls(
+            json.dumps(
+                [{c: _plain(r.get(c)) for c in columns} for r in rows], ensure_ascii=False, indent=2
+            )
         )
     if fmt == "ndjson":
         return "\n".join(
-            json.dumps({c: _plain(r.get(c)) for c in columns}, ensure_ascii=False) for r in rows
+            escape_controls(json.dumps({c: _plain(r.get(c)) for c in columns}, ensure_ascii=False))
+            for r in rows
         )
     if fmt == "csv":
         buf = io.StringIO()
@@ -72,7 +78,7 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) 
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(escape_controls(_cell(r.get(c))) for c in columns))
+        table.add_row(*(Text(escape_controls(_cell(r.get(c)))) for c in columns))
     console = Console(file=io.StringIO(), width=200, color_system=None, soft_wrap=False)
     console.print(table)
     out = console.file.getvalue()  # type: ignore[attr-defined]

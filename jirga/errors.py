@@ -5,7 +5,12 @@ JirgaError
 ├── FetchError         a feed could not be fetched; recorded on the feed, never fails the run
 │   └── FetchRefused   the request was refused by policy (scheme, address, size, redirects)
 ├── ParseError         a feed document could not be parsed at all
-└── StorageError       the database failed; driver errors are wrapped in this one type
+├── StorageError       the database failed; driver errors are wrapped in this one type
+├── QueryError         a search query is malformed (jirga.query: names the place and why)
+├── MailError          the digest could not be handed to the SMTP server (jirga.mail)
+└── DigestNotDue       a digest was asked for a day that is not over yet (flows.digesting)
+
+Each lives next to the code that raises it when only that code needs it.
 """
 
 from __future__ import annotations

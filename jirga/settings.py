@@ -73,6 +73,27 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated email addresses of the digest; none: outbox only.",
     )
+    digest_send_empty: bool = Field(
+        True,
+        description="On a day with no matching article, send a short digest that says so; "
+        "false: no digest that day.",
+    )
+    digest_max_bytes: int = Field(
+        700_000,
+        ge=100_000,
+        le=10_000_000,
+        description="Largest digest email, in bytes; a bigger day lists fewer narratives and "
+        "articles, and says how many it left out.",
+    )
+    digest_max_narratives: int = Field(
+        25, ge=1, le=500, description="Most narratives shown in a digest, most important first."
+    )
+    digest_claim_minutes: int = Field(
+        30,
+        ge=1,
+        description="Minutes after which a delivery claimed by a run that never recorded the "
+        "outcome (it died while sending) is sent again, with the same Message-ID.",
+    )
 
     # --- mail ---------------------------------------------------------------------------------
     smtp_host: str | None = Field(
@@ -89,6 +110,9 @@ class Settings(BaseSettings):
     )
     smtp_from: str = Field(
         "jirga <jirga@localhost>", description="From address of the digest email."
+    )
+    smtp_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the SMTP server at each step."
     )
 
     # --- fetching -----------------------------------------------------------------------------
@@ -182,6 +206,14 @@ class Settings(BaseSettings):
         8, ge=3, description="Texts with fewer words are never near-duplicates."
     )
 
+    # --- queries ------------------------------------------------------------------------------
+    sql_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds one `jirga sql` statement may run before it is cancelled.",
+    )
+
     @field_validator("digest_recipients", "fetch_exempt_networks", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -217,7 +249,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _SecretlessDotEnv(settings_cls))
+        # Keep the file chosen by ``_env_file`` (``jirga --env-file``), not only the default.
+        env_file = getattr(dotenv_settings, "env_file", ".env")
+        return (init_settings, env_settings, _SecretlessDotEnv(settings_cls, env_file=env_file))
 
     # --- derived values -----------------------------------------------------------------------
     @property

@@ -7,15 +7,19 @@ domain values. Every driver error leaves here as a :class:`jirga.errors.StorageE
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from jirga.dedup import DedupConfig
+from jirga.digest_data import Delivery, DigestSource, StoredDigest
 from jirga.errors import StorageError
+from jirga.query import ArticleFilters, Query
+from jirga.results import ArticleRecord, DayCount, SearchHit, SqlResult
 from jirga.types import (
     Feed,
     FeedHealth,
@@ -27,8 +31,19 @@ from jirga.types import (
     NarrativeMerge,
     NarrativeSummary,
     StoredArticle,
+    Term,
+    TrackedNarrative,
 )
-from storage import migrate, narrative_queries, narratives, polls
+from storage import (
+    article_queries,
+    digests,
+    migrate,
+    narrative_queries,
+    narratives,
+    polls,
+    readonly,
+    search,
+)
 from storage.db import make_engine, normalise_url
 from storage.models import ArticleRow, FeedRow, LockRow
 from storage.upsert import insert_ignore
@@ -407,3 +422,110 @@ class Storage:
         """Every article published in ``[since, until)``, oldest first (for a rebuild)."""
         with self._tx(write=False) as conn:
             return narratives.articles_between(conn, since, until)
+
+    # --- queries: search, article lists, daily counts, read-only SQL ------------------------
+    def search(self, query: Query, *, sort: str = "relevance", limit: int = 20) -> list[SearchHit]:
+        """Articles matching a parsed query, best first (or by ``sort``), with snippets."""
+        with self._tx(write=False) as conn:
+            return search.search(conn, query, sort=sort, limit=limit)
+
+    def list_articles(
+        self, filters: ArticleFilters, *, sort: str = "newest", limit: int = 50
+    ) -> list[ArticleRecord]:
+        """Articles matching the filters, in the named order."""
+        with self._tx(write=False) as conn:
+            return article_queries.list_articles(conn, filters, sort=sort, limit=limit)
+
+    def daily_counts(
+        self,
+        by: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        tz: ZoneInfo,
+        filters: ArticleFilters | None = None,
+    ) -> list[DayCount]:
+        """Articles per local day and term, outlet, language or narrative."""
+        with self._tx(write=False) as conn:
+            return article_queries.daily_counts(conn, by, since, until, tz, filters)
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the search index from the articles in one transaction; articles indexed."""
+        with self._tx() as conn:
+            return search.rebuild_index(conn, progress=progress)
+
+    def search_index_size(self) -> int:
+        """Bytes the search index takes."""
+        with self._tx(write=False) as conn:
+            return search.index_size(conn)
+
+    def run_readonly_sql(self, sql: str, *, limit: int, timeout: float) -> SqlResult:
+        """One read-only statement: SQLite opened read-only, PostgreSQL in a read-only
+        transaction with a statement timeout; writes and several statements are refused."""
+        return readonly.run(self.engine, self.url, sql, limit=limit, timeout=timeout)
+
+    # --- digests --------------------------------------------------------------------------
+    def digest_source(
+        self,
+        day: dt.date,
+        *,
+        tz: ZoneInfo,
+        now: dt.datetime,
+        tracked: Sequence[TrackedNarrative] = (),
+        terms: Sequence[Term] = (),
+    ) -> DigestSource:
+        """Every row the digest of the local ``day`` is made from, read in one transaction."""
+        feeds = self.feed_health()
+        with self._tx(write=False) as conn:
+            return digests.source(
+                conn, day=day, tz=tz, now=now, feeds=feeds, tracked=tracked, terms=terms
+            )
+
+    def save_digest(
+        self, day: dt.date, *, subject: str, html: str, text: str, markdown: str, now: dt.datetime
+    ) -> StoredDigest:
+        """Store the digest of ``day`` unless one is; the stored one (the first one) either way."""
+        with self._tx() as conn:
+            return digests.save_digest(
+                conn, day=day, subject=subject, html=html, text=text, markdown=markdown, now=now
+            )
+
+    def stored_digest(
+        self, day: dt.date | None = None, *, digest_id: int | None = None
+    ) -> StoredDigest | None:
+        """The stored digest of a day (or with an id), if any."""
+        with self._tx(write=False) as conn:
+            return digests.stored_digest(conn, day=day, digest_id=digest_id)
+
+    def add_deliveries(self, digest_id: int, recipients: Sequence[tuple[str, str]]) -> None:
+        """A pending delivery for each ``(recipient, message id)`` of a digest that has none."""
+        with self._tx() as conn:
+            digests.add_deliveries(conn, digest_id, recipients)
+
+    def deliveries(self, digest_id: int) -> list[Delivery]:
+        """Every delivery of one digest."""
+        with self._tx(write=False) as conn:
+            return digests.deliveries(conn, digest_id)
+
+    def deliveries_due(self, *, since: dt.date, stale_before: dt.datetime) -> list[Delivery]:
+        """Deliveries of digests since a day that are pending, or claimed before
+        ``stale_before`` by a run that never recorded the outcome."""
+        with self._tx(write=False) as conn:
+            return digests.deliveries_due(conn, since=since, stale_before=stale_before)
+
+    def claim_delivery(
+        self, delivery_id: int, *, now: dt.datetime, stale_before: dt.datetime
+    ) -> int | None:
+        """Claim a delivery for sending (one conditional UPDATE: two runs cannot both win);
+        the claim's token, or None when it is sent or claimed by a live run."""
+        with self._tx() as conn:
+            return digests.claim(conn, delivery_id, now=now, stale_before=stale_before)
+
+    def mark_delivered(self, delivery_id: int, *, attempt: int, now: dt.datetime) -> bool:
+        """Record a claimed delivery as sent; False when the claim was no longer ours."""
+        with self._tx() as conn:
+            return digests.mark_sent(conn, delivery_id, attempt=attempt, now=now)
+
+    def release_delivery(self, delivery_id: int, *, attempt: int, error: str) -> bool:
+        """Put a claimed delivery back to pending with the reason its send failed."""
+        with self._tx() as conn:
+            return digests.release(conn, delivery_id, attempt=attempt, error=error)

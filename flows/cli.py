@@ -14,6 +14,7 @@ from flows import (
     commands_feeds,
     commands_narratives,
     commands_poll,
+    commands_run,
     commands_search,
 )
 from jirga import __version__
@@ -60,6 +61,8 @@ cli.add_command(commands_poll.import_)
 cli.add_command(commands_narratives.cluster)
 cli.add_command(commands_narratives.narratives)
 cli.add_command(commands_narratives.narrative)
+cli.add_command(commands_run.run)
+cli.add_command(commands_run.demo)
 cli.add_command(commands_digest.digest)
 cli.add_command(commands_search.search)
 cli.add_command(commands_search.articles)

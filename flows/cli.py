@@ -16,6 +16,7 @@ from flows import (
     commands_poll,
     commands_run,
     commands_search,
+    commands_serve,
 )
 from jirga import __version__
 from jirga.errors import ConfigError, JirgaError
@@ -58,17 +59,19 @@ cli.add_command(commands_db.db)
 cli.add_command(commands_feeds.feeds)
 cli.add_command(commands_poll.poll)
 cli.add_command(commands_poll.import_)
+cli.add_command(commands_run.run)
+cli.add_command(commands_run.demo)
 cli.add_command(commands_narratives.cluster)
 cli.add_command(commands_narratives.narratives)
 cli.add_command(commands_narratives.narrative)
-cli.add_command(commands_run.run)
-cli.add_command(commands_run.demo)
 cli.add_command(commands_digest.digest)
 cli.add_command(commands_search.search)
 cli.add_command(commands_search.articles)
 cli.add_command(commands_search.stats)
 cli.add_command(commands_search.sql)
 commands_db.db.add_command(commands_search.reindex)
+cli.add_command(commands_serve.serve)
+cli.add_command(commands_serve.status)
 
 
 def main() -> None:

@@ -106,6 +106,9 @@ class _Worker:
         )
         self.process.start()
         child.close()
+
+    def wait_ready(self) -> None:
+        """Wait until the worker has built its job; stop it and raise when it cannot."""
         if not self.conn.poll(_START_TIMEOUT) or self._recv_ready() != "ready":
             self.stop()
             raise ParseError(f"a worker process failed to start ({self.death()})")
@@ -247,6 +250,7 @@ class WorkerPool(Generic[P, R]):
     ) -> Iterator[tuple[K, R]]:
         busy: dict[_Worker, tuple[K, float]] = {}
         exhausted = False
+        settled: list[tuple[K, R]] = []
         try:
             while True:
                 while not exhausted and len(busy) < self.workers:
@@ -255,16 +259,22 @@ class WorkerPool(Generic[P, R]):
                         exhausted = True
                         break
                     key, payload = item
-                    worker = self._idle.pop() if self._idle else self._start()
+                    if not self._idle:
+                        # Every missing worker at once: they build their jobs side by side.
+                        self._idle = self._start(self.workers - len(busy))
+                    worker = self._idle.pop()
                     try:
                         worker.conn.send((payload, behaviours.get(key)))
                     except OSError:  # it died while idle, or gave up receiving this payload
-                        yield key, self._failed(worker, self._last_words(worker))
+                        settled.append((key, self._failed(worker, self._last_words(worker))))
                         continue
                     busy[worker] = (key, time.monotonic() + self.time_limit)
+                # Results are handed out only once every free worker has its next document:
+                # the caller's time with them (storing a feed) then overlaps the workers' own.
+                yield from settled
                 if not busy:
                     return
-                yield from self._collect(busy)
+                settled = list(self._collect(busy))
         finally:
             # Abandoned mid-way (the caller stopped iterating): results still in flight must not
             # be read by the next call as if they were its own.
@@ -304,8 +314,19 @@ class WorkerPool(Generic[P, R]):
                 return str(reason)
         return ""
 
-    def _start(self) -> _Worker:
-        return _Worker(self._context, self.memory_limit, self.factory)
+    def _start(self, n: int) -> list[_Worker]:
+        """``n`` new workers, ready to work."""
+        started: list[_Worker] = []
+        try:
+            for _ in range(n):
+                started.append(_Worker(self._context, self.memory_limit, self.factory))
+            for worker in started:
+                worker.wait_ready()
+        except BaseException:
+            for worker in started:
+                worker.stop()
+            raise
+        return started
 
     def _failed(self, worker: _Worker, reason: str) -> R:
         """Retire a worker that died or overran, and say so in the document's result."""

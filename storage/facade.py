@@ -237,8 +237,7 @@ class Storage:
 
     def record_fetch(self, state: FeedState, now: dt.datetime, status: int | None) -> None:
         """Save a feed's state after a fetch that brought no entries to store."""
-        with self._tx() as conn:
-            polls.write_state(conn, state, now, status)
+        self.save_feeds([polls.FeedSave(state, status)], now, DedupConfig())
 
     def store_feed(
         self,
@@ -249,10 +248,22 @@ class Storage:
         dedup: DedupConfig,
     ) -> polls.StoreReport:
         """Store a feed's matching articles, then its new state, in one transaction."""
+        return self.save_feeds([polls.FeedSave(state, status, items)], now, dedup)[0]
+
+    def save_feeds(
+        self, saves: Sequence[polls.FeedSave], now: dt.datetime, dedup: DedupConfig
+    ) -> list[polls.StoreReport]:
+        """Store several feeds' articles, each feed's followed by its new state, in one
+        transaction: a poll saves its feeds in groups, because a commit (and, on SQLite, the
+        search index's flush at each commit) costs more than a typical feed's rows. Either the
+        whole group is saved or none of it; a feed whose state is not saved is simply fetched
+        again next time, and what it had stored is skipped as already there."""
         with self._tx() as conn:
-            report = polls.store_articles(conn, items, dedup)
-            polls.write_state(conn, state, now, status)
-        return report
+            reports = []
+            for save in saves:
+                reports.append(polls.store_articles(conn, save.items, dedup))
+                polls.write_state(conn, save.state, now, save.status)
+        return reports
 
     def store_imported(
         self, items: Sequence[MatchedArticle], dedup: DedupConfig

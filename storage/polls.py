@@ -1,5 +1,6 @@
-"""Writes of the poll: one transaction per feed — its new articles, mentions and band keys, then
-its fetch state — so a crash at any point leaves either all of a feed's work or none of it."""
+"""Writes of the poll: a feed's new articles, mentions and band keys, then its fetch state, in one
+transaction (shared with the other feeds of its group) — so a crash at any point leaves either
+all of a feed's work or none of it."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ class StoreReport:
     duplicates: int = 0  # already stored: same entry key in the feed, or same canonical URL
     near_duplicates: int = 0  # stored, and linked to an earlier original
     mentions: int = 0
+
+
+@dataclass(frozen=True)
+class FeedSave:
+    """One fetched feed to save: its matching articles (none for a 304, an error or a feed with
+    nothing new) and its state after the fetch."""
+
+    state: FeedState
+    status: int | None
+    items: Sequence[MatchedArticle] = ()
 
 
 def state_values(state: FeedState) -> dict[str, object]:

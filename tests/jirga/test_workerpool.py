@@ -165,3 +165,22 @@ def test_spawn_start_method_works():
     assert results[1].entries[0].title == "s 0"
     assert crashed.error is not None
     assert "SIGSEGV" in crashed.error
+
+
+def test_a_free_worker_gets_its_next_document_before_the_caller_sees_the_last_result():
+    # The caller stores each result (the slow part of a poll's main thread): the worker must
+    # already be busy with the next document meanwhile, not wait for the caller.
+    taken: list[int] = []
+
+    def items() -> Iterator[tuple[int, bytes, None]]:
+        for i in range(3):
+            taken.append(i)
+            yield i, doc(f"feed{i}"), None
+
+    with ParserPool(1, time_limit=30.0) as one:
+        seen = []
+        for key, parsed in one.parse_many(items()):
+            assert parsed.error is None
+            seen.append((key, len(taken)))
+
+    assert seen == [(0, 2), (1, 3), (2, 3)]

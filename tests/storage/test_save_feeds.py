@@ -1,0 +1,73 @@
+"""A poll saves its feeds in groups: one transaction for several feeds, all of it or none."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from jirga.dedup import DedupConfig
+from jirga.errors import StorageError
+from jirga.types import Feed, FeedState, MatchedArticle
+from storage.facade import Storage
+from storage.polls import FeedSave
+from tests.storage.corpus import DOCS, matched
+
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+FEEDS = [
+    Feed("dawn", "Dawn", "https://dawn.example/rss", "pk", "en"),
+    Feed("tolo", "Tolo", "https://tolo.example/rss", "af", "fa"),
+]
+
+
+def _item(index: int, feed_id: str) -> MatchedArticle:
+    item = matched(DOCS[index])
+    return dataclasses.replace(
+        item, article=dataclasses.replace(item.article, source=feed_id, feed_id=feed_id)
+    )
+
+
+def _articles(storage: Storage) -> int:
+    with storage.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM articles")).scalar_one())
+
+
+def _state(feed: Feed, etag: str) -> FeedState:
+    return FeedState(feed.id, feed.url, etag=etag, last_success_at=NOW)
+
+
+def test_a_group_saves_every_feeds_articles_and_state(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    reports = storage.save_feeds(
+        [
+            FeedSave(_state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn"), _item(1, "dawn")]),
+            FeedSave(_state(FEEDS[1], '"t1"'), 304),
+        ],
+        NOW,
+        DedupConfig(),
+    )
+
+    assert [r.new for r in reports] == [2, 0]
+    states = {s.feed_id: s for s in storage.feed_states()}
+    assert states["dawn"].etag == '"d1"' and states["tolo"].etag == '"t1"'
+    assert _articles(storage) == 2
+
+
+def test_a_failure_in_a_group_keeps_none_of_it_and_a_rerun_repairs(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    broken = _item(2, "no-such-feed")  # its feed_id breaks the foreign key
+    good = FeedSave(_state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn")])
+
+    with pytest.raises(StorageError):
+        storage.save_feeds(
+            [good, FeedSave(_state(FEEDS[1], '"t1"'), 200, [broken])], NOW, DedupConfig()
+        )
+
+    states = {s.feed_id: s for s in storage.feed_states()}
+    assert states["dawn"].etag is None and states["tolo"].etag is None  # fetched again next time
+    assert _articles(storage) == 0
+    assert [r.new for r in storage.save_feeds([good], NOW, DedupConfig())] == [1]
+    assert [r.duplicates for r in storage.save_feeds([good], NOW, DedupConfig())] == [1]
+    assert _articles(storage) == 1

@@ -4,11 +4,14 @@ the database's questions from the command line, in table, JSON, CSV or NDJSON.""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import decimal
+import functools
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -144,34 +147,46 @@ def search(ctx: click.Context, query: tuple[str, ...], sort: str, limit: int, fm
 # --- articles --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _FilterInput:
+    """The filter options as typed, before they are checked."""
+
+    terms: tuple[str, ...]
+    outlets: tuple[str, ...]
+    languages: tuple[str, ...]
+    narratives: tuple[int, ...]
+    since: str | None
+    until: str | None
+
+
 def _filters(
-    settings: Settings,
-    *,
-    terms: Sequence[str],
-    outlets: Sequence[str],
-    languages: Sequence[str],
-    narratives: Sequence[int],
-    since: str | None,
-    until: str | None,
-    default_since: dt.datetime | None = None,
+    settings: Settings, given: _FilterInput, *, default_since: dt.datetime | None = None
 ) -> ArticleFilters:
     now = _now()
-    start = parse_when(since, settings.tz, now) if since else default_since
-    end = parse_when(until, settings.tz, now, end_of_day=True) if until else None
+    start = parse_when(given.since, settings.tz, now) if given.since else default_since
+    end = parse_when(given.until, settings.tz, now, end_of_day=True) if given.until else None
     if start is not None and end is not None and start >= end:
         raise click.BadParameter("--since must come before --until")
     return ArticleFilters(
-        terms=tuple(dict.fromkeys(t.strip().lower() for t in terms)),
-        outlets=tuple(dict.fromkeys(o.strip() for o in outlets)),
-        languages=tuple(dict.fromkeys(x.strip().lower() for x in languages)),
-        narratives=tuple(dict.fromkeys(narratives)),
+        terms=tuple(dict.fromkeys(t.strip().lower() for t in given.terms)),
+        outlets=tuple(dict.fromkeys(o.strip() for o in given.outlets)),
+        languages=tuple(dict.fromkeys(x.strip().lower() for x in given.languages)),
+        narratives=tuple(dict.fromkeys(given.narratives)),
         since=start,
         until=end,
     )
 
 
 def _filter_options(command: Any) -> Any:
-    """The filter options shared by ``articles`` and ``stats``."""
+    """The filter options shared by ``articles`` and ``stats``, handed to the command as one
+    ``given`` argument."""
+    names = [f.name for f in dataclasses.fields(_FilterInput)]
+
+    @functools.wraps(command)
+    def with_filters(*args: Any, **kwargs: Any) -> Any:
+        given = _FilterInput(**{name: kwargs.pop(name) for name in names})
+        return command(*args, given=given, **kwargs)
+
     for option in reversed(
         [
             click.option("--term", "terms", multiple=True, help="Mentions this watch term id."),
@@ -192,8 +207,8 @@ def _filter_options(command: Any) -> Any:
             click.option("--until", help="Published until (a date includes that day)."),
         ]
     ):
-        command = option(command)
-    return command
+        with_filters = option(with_filters)
+    return with_filters
 
 
 @click.command()
@@ -212,12 +227,7 @@ def _filter_options(command: Any) -> Any:
 @click.pass_context
 def articles(
     ctx: click.Context,
-    terms: tuple[str, ...],
-    outlets: tuple[str, ...],
-    languages: tuple[str, ...],
-    narratives: tuple[int, ...],
-    since: str | None,
-    until: str | None,
+    given: _FilterInput,
     sort: str,
     limit: int,
     fmt: str,
@@ -225,15 +235,7 @@ def articles(
     """List stored articles by filters alone (no text search); a filter given twice takes
     either value."""
     settings = settings_from(ctx)
-    filters = _filters(
-        settings,
-        terms=terms,
-        outlets=outlets,
-        languages=languages,
-        narratives=narratives,
-        since=since,
-        until=until,
-    )
+    filters = _filters(settings, given)
     _warn_unknown_terms(settings, filters)
     with open_storage(settings) as store:
         found = store.list_articles(filters, sort=sort, limit=limit)
@@ -270,12 +272,7 @@ def stats_row(c: DayCount, by: str) -> dict[str, Any]:
 def stats(
     ctx: click.Context,
     by: str,
-    terms: tuple[str, ...],
-    outlets: tuple[str, ...],
-    languages: tuple[str, ...],
-    narratives: tuple[int, ...],
-    since: str | None,
-    until: str | None,
+    given: _FilterInput,
     limit: int,
     fmt: str,
 ) -> None:
@@ -287,16 +284,7 @@ def stats(
     first_day = dt.datetime.combine(
         today - dt.timedelta(days=STATS_DAYS - 1), dt.time(), tzinfo=settings.tz
     ).astimezone(dt.UTC)
-    filters = _filters(
-        settings,
-        terms=terms,
-        outlets=outlets,
-        languages=languages,
-        narratives=narratives,
-        since=since,
-        until=until,
-        default_since=first_day,
-    )
+    filters = _filters(settings, given, default_since=first_day)
     _warn_unknown_terms(settings, filters)
     assert filters.since is not None
     end = filters.until or now

@@ -49,3 +49,24 @@ def feeds_toml(feeds: Sequence[tuple[str, str, str]]) -> str:
             f'language = "{lang}"\ntags = ["test"]\nenabled = true\n'
         )
     return "\n".join(out)
+
+
+def dawn_items(now: dt.datetime, *, second_age: dt.timedelta) -> list[Item]:
+    """Two matching Dawn stories: one two hours old, the other ``second_age`` old."""
+    return [
+        Item(
+            "Islamabad weighs fresh talks with the TTP",
+            "Officials said a jirga of tribal elders could open talks with Tehrik-i-Taliban"
+            " Pakistan.",
+            "https://dawn.example/news/1",
+            guid="dawn-1",
+            published=now - dt.timedelta(hours=2),
+        ),
+        Item(
+            "Khalilzad says Doha process must continue",
+            "Zalmay Khalilzad told reporters the process with the Taliban must go on.",
+            "https://dawn.example/news/3",
+            guid="dawn-3",
+            published=now - second_age,
+        ),
+    ]

@@ -25,7 +25,7 @@ from flows.poll import poll_feeds
 from jirga.mail import MailError
 from storage.facade import Storage
 from tests.flows.conftest import FeedServer, Route
-from tests.flows.feeds import Item, feeds_toml, rss
+from tests.flows.feeds import dawn_items, feeds_toml, rss
 from tests.mailserver import mail_server
 
 pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.postgres, pytest.mark.slow]
@@ -33,22 +33,7 @@ pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.postgres, pyte
 SMTP_PASSWORD = f"smtpSentinel{uuid.uuid4().hex}"
 DB_PASSWORD = f"dbSentinel{uuid.uuid4().hex}"
 NOW = dt.datetime.now(dt.UTC)
-ITEMS = [
-    Item(
-        "Islamabad weighs fresh talks with the TTP",
-        "Officials said a jirga of tribal elders could open talks with Tehrik-i-Taliban Pakistan.",
-        "https://dawn.example/news/1",
-        guid="dawn-1",
-        published=NOW - dt.timedelta(hours=2),
-    ),
-    Item(
-        "Khalilzad says Doha process must continue",
-        "Zalmay Khalilzad told reporters the process with the Taliban must go on.",
-        "https://dawn.example/news/3",
-        guid="dawn-3",
-        published=NOW - dt.timedelta(days=3),
-    ),
-]
+ITEMS = dawn_items(NOW, second_age=dt.timedelta(days=3))
 
 
 def forms(secret: str) -> list[str]:

@@ -35,7 +35,7 @@ from jirga.settings import Settings
 from storage.facade import Storage
 from storage.models import ArticleRow
 from tests.flows.conftest import FeedServer, Route
-from tests.flows.feeds import Item, feeds_toml, rss
+from tests.flows.feeds import dawn_items, feeds_toml, rss
 from tests.flows.prefect_runs import (
     TOKEN_VAR,
     api_client,
@@ -51,22 +51,7 @@ from tests.mailserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime.now(dt.UTC)
-ITEMS = [
-    Item(
-        "Islamabad weighs fresh talks with the TTP",
-        "Officials said a jirga of tribal elders could open talks with Tehrik-i-Taliban Pakistan.",
-        "https://dawn.example/news/1",
-        guid="dawn-1",
-        published=NOW - dt.timedelta(hours=2),
-    ),
-    Item(
-        "Khalilzad says Doha process must continue",
-        "Zalmay Khalilzad told reporters the process with the Taliban must go on.",
-        "https://dawn.example/news/3",
-        guid="dawn-3",
-        published=NOW - dt.timedelta(hours=1),
-    ),
-]
+ITEMS = dawn_items(NOW, second_age=dt.timedelta(hours=1))
 
 
 # --- prefect.yaml and the served deployments ---------------------------------------------------

@@ -40,6 +40,9 @@ _HEADERS = {
 }
 _DELTA_SECONDS = re.compile(r"[0-9]{1,12}")
 _STEP = 256 * 1024  # largest piece inflated at once
+# An answer not read for its body (a 304, a redirect, an error page) is read out when it is at
+# most this long, so that its connection goes back to the pool instead of being closed.
+_DRAIN_BYTES = 64 * 1024
 
 
 def user_agent(contact: str) -> str:
@@ -66,6 +69,26 @@ class FetchLimits:
             raise ValueError("fetch timeouts and deadline must be positive")
         if self.max_body_bytes < 1 or self.max_redirects < 0:
             raise ValueError("max_body_bytes must be positive and max_redirects not negative")
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read out the rest of a short answer, so that closing it keeps the connection for reuse.
+
+    Only answers known to be short are read: no body (204, 304) or a Content-Length of at most
+    :data:`_DRAIN_BYTES`. Anything else, or a failure while reading, just closes the connection.
+    """
+    if response.is_stream_consumed or response.is_closed:
+        return
+    length = response.headers.get("content-length", "")
+    if response.status_code not in (204, 304) and not (
+        length.isdigit() and int(length) <= _DRAIN_BYTES
+    ):
+        return
+    try:
+        for _ in response.iter_raw():
+            pass
+    except (httpx.HTTPError, OSError, DeadlineExceeded):
+        return  # close() discards the connection
 
 
 def _size(n: int) -> str:
@@ -292,6 +315,7 @@ class Fetcher:
                     if response.status_code not in _REDIRECTS or location is None:
                         return self._answer(state, trail, response)
                 finally:
+                    _drain(response)
                     response.close()
             url = self._next_hop(url, location, trail, seen)
 

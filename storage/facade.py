@@ -146,7 +146,13 @@ class Storage:
         in the config is disabled, not deleted, so its articles keep their source.
         """
         with self._tx() as conn:
-            existing = {row.id: row for row in conn.execute(select(FeedRow.id, FeedRow.config_url))}
+            described = (FeedRow.name, FeedRow.country, FeedRow.language, FeedRow.tags)
+            existing = {
+                row.id: row
+                for row in conn.execute(
+                    select(FeedRow.id, FeedRow.config_url, FeedRow.enabled, *described)
+                )
+            }
             for feed in feeds:
                 values: dict[str, object] = {
                     "name": feed.name,
@@ -156,6 +162,14 @@ class Storage:
                     "enabled": feed.enabled,
                     "updated_at": now,
                 }
+                row = existing.get(feed.id)
+                wanted = (feed.url, feed.enabled, feed.name, feed.country, feed.language)
+                if (
+                    row is not None
+                    and (row.config_url, row.enabled, row.name, row.country, row.language) == wanted
+                    and list(row.tags or ()) == list(feed.tags)
+                ):
+                    continue  # unchanged: every poll syncs, and most polls change nothing
                 if feed.id not in existing:
                     conn.execute(
                         insert_ignore(conn, FeedRow).values(
@@ -259,10 +273,8 @@ class Storage:
         whole group is saved or none of it; a feed whose state is not saved is simply fetched
         again next time, and what it had stored is skipped as already there."""
         with self._tx() as conn:
-            reports = []
-            for save in saves:
-                reports.append(polls.store_articles(conn, save.items, dedup))
-                polls.write_state(conn, save.state, now, save.status)
+            reports = [polls.store_articles(conn, save.items, dedup) for save in saves]
+            polls.write_states(conn, [(save.state, save.status) for save in saves], now)
         return reports
 
     def store_imported(

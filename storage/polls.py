@@ -8,9 +8,9 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, func, or_, select, update
 
 from jirga.dedup import DedupConfig, best_match
 from jirga.types import FeedState, MatchedArticle
@@ -64,13 +64,38 @@ def state_values(state: FeedState) -> dict[str, object]:
     }
 
 
-def write_state(conn: Connection, state: FeedState, now: dt.datetime, status: int | None) -> None:
-    """Save a feed's state after a fetch."""
-    conn.execute(
-        update(FeedRow)
-        .where(FeedRow.id == state.feed_id)
-        .values(**state_values(state), last_fetched_at=now, last_status=status, updated_at=now)
+_STATE_COLUMNS = (*state_values(FeedState("", "")), "last_fetched_at", "last_status", "updated_at")
+
+
+@functools.cache
+def _state_update() -> Any:
+    """``UPDATE feeds SET ... WHERE id = ?`` with bound parameters, built once: building the
+    statement per feed cost more than running it."""
+    table = cast(Table, FeedRow.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("v_feed_id"))
+        .values({name: bindparam(f"v_{name}") for name in _STATE_COLUMNS})
     )
+
+
+def write_states(
+    conn: Connection, states: Sequence[tuple[FeedState, int | None]], now: dt.datetime
+) -> None:
+    """Save feeds' states after a fetch, with the HTTP status each one got."""
+    if not states:
+        return
+    rows = [
+        {
+            "v_feed_id": state.feed_id,
+            **{f"v_{k}": v for k, v in state_values(state).items()},
+            "v_last_fetched_at": now,
+            "v_last_status": status,
+            "v_updated_at": now,
+        }
+        for state, status in states
+    ]
+    conn.execute(_state_update(), rows)
 
 
 def store_articles(

@@ -42,6 +42,7 @@ class ServerLog:
     """What the server saw: each request's path and headers, and peak concurrency per group."""
 
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    client_ports: list[int] = field(default_factory=list)  # each request's, so its connection
     active: dict[str, int] = field(default_factory=dict)
     peak: dict[str, int] = field(default_factory=dict)
     lock: threading.Condition = field(default_factory=threading.Condition)
@@ -70,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         log = self.server.log
         with log.lock:
             log.requests.append((parts.path, {k.lower(): v for k, v in self.headers.items()}))
+            log.client_ports.append(self.client_address[1])
         head, _, rest = parts.path.strip("/").partition("/")
         route = getattr(self, f"route_{head.replace('-', '_')}", None)
         if route is None:

@@ -52,6 +52,23 @@ def test_ok_reports_body_and_validators_and_refetch_is_not_modified(feed_server,
     assert sent["if-modified-since"] == feed_server.last_modified
 
 
+def test_short_answers_leave_the_connection_open_for_the_next_request(feed_server, make_fetcher):
+    # A 304, a redirect and an error page are read out, so one connection serves them all
+    # (a poll where most feeds answer 304 would otherwise open a connection per feed).
+    fetcher = make_fetcher()
+    first = fetcher.fetch(state(feed_server.url("/feed")), NOW)
+    results = [
+        fetcher.fetch(state(feed_server.url("/feed"), etag=first.etag), NOW),
+        fetcher.fetch(state(feed_server.url("/chain/1")), NOW),
+        fetcher.fetch(state(feed_server.url("/status/500")), NOW),
+        fetcher.fetch(state(feed_server.url("/feed"), etag=first.etag), NOW),
+    ]
+
+    assert [r.status for r in results] == [304, 200, 500, 304]
+    assert len(feed_server.log.client_ports) == 6
+    assert len(set(feed_server.log.client_ports)) == 1
+
+
 def test_byte_identical_body_is_not_modified_when_server_ignores_validators(
     feed_server, make_fetcher
 ):

@@ -95,3 +95,14 @@ def test_driver_errors_become_storage_error(tmp_path: object) -> None:
             store.feeds()
     finally:
         store.close()
+
+
+def test_sync_feeds_rewrites_only_what_changed(storage: Storage) -> None:
+    later = NOW + dt.timedelta(hours=1)
+    storage.sync_feeds([DAWN], NOW)
+    storage.sync_feeds([DAWN], later)  # nothing changed: the row is left alone
+    with storage.engine.connect() as conn:
+        assert conn.execute(sa.select(FeedRow.updated_at)).scalar_one() == NOW
+    storage.sync_feeds([], later)  # removed: disabled
+    storage.sync_feeds([DAWN], later)  # back in the config: enabled again
+    assert storage.feeds() == [DAWN]

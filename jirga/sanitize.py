@@ -67,6 +67,11 @@ _MAX_DECODE_PASSES = 3
 _UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
+# Anything clean_text would change but the composition: one search tells that most texts are
+# already clean.
+_NEEDS_CLEANING = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 _SPACES = re.compile(r"[^\S\n]+")
 
 
@@ -83,6 +88,8 @@ def clean_text(s: str) -> str:
         # Most titles and many bodies: only the ASCII controls can be there, and NFC has
         # nothing to compose.
         return _UNWANTED.sub("", _LINE_BREAKS.sub("\n", s)) if not s.isprintable() else s
+    if _NEEDS_CLEANING.search(s) is None:
+        return s if unicodedata.is_normalized("NFC", s) else unicodedata.normalize("NFC", s)
     if _SURROGATE.search(s):
         s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
     s = _LINE_BREAKS.sub("\n", s)
@@ -149,10 +156,11 @@ def html_to_text(html: str) -> str:
     """
     text = _decode_once(clean_text(html))
     for _ in range(_MAX_DECODE_PASSES - 1):
-        if _ESCAPED_TAG.search(text):
+        # The substring tests skip the regex scans on the many texts without "<" or "&".
+        if "<" in text and _ESCAPED_TAG.search(text):
             # Parse again, keeping the line breaks the first pass found as <br>.
             text = _decode_once(text.replace("\n", "<br>"))
-        elif _ENTITY.search(text):
+        elif "&" in text and _ENTITY.search(text):
             # References alone: decode them without reparsing, so a decoded "a<b" stays text.
             text = unescape(text)
         else:

@@ -15,8 +15,8 @@ Workers start with the ``forkserver`` method where it exists, else ``spawn``. Pl
 copy a parent that runs fetcher and Prefect threads, with whatever locks those hold at that
 instant; the fork server is a clean single-threaded process that has imported the parser once,
 so starting (and restarting) a worker is a cheap fork of it. As with ``spawn``, each worker
-imports the program's ``__main__`` module, so a script that makes a pool needs the usual
-``if __name__ == "__main__":`` guard.
+imports the program's ``__main__`` module (the fork server imports it once, for all of them), so
+a script that makes a pool needs the usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -170,10 +170,12 @@ class WorkerPool(Generic[P, R]):
         methods = multiprocessing.get_all_start_methods()
         method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self._context = multiprocessing.get_context(method)
-        if method == "forkserver" and preload:
-            # The fork server imports the job's modules once, so each fork starts ready to work.
-            # The list is process-wide, but only read when the fork server starts.
-            self._context.set_forkserver_preload(list(preload))
+        if method == "forkserver":
+            # The fork server imports the job's modules once, so each fork starts ready to work;
+            # and the program's main module, which every worker would otherwise import again
+            # on its own (for the ``jirga`` command: its whole CLI). The list is process-wide,
+            # but only read when the fork server starts.
+            self._context.set_forkserver_preload(["__main__", *preload])
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread whose run holds the lock

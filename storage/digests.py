@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,42 +45,23 @@ from jirga.digest_data import (
 )
 from jirga.digest_model import SILENCE_WINDOW, SPIKE_BASELINE_DAYS, TREND_DAYS, day_bounds
 from jirga.types import FeedHealth, MemberArticle, Passage, Term, TrackedNarrative
+from storage.chunked import chunks, terms_of
 from storage.models import (
     ArticleRow,
     DeliveryRow,
     DigestRow,
-    MentionRow,
     NarrativeArticleRow,
     NarrativeDayRow,
     NarrativeRow,
     TrackedDayRow,
 )
-from storage.narrative_queries import outlet_roles
+from storage.narrative_queries import MEMBER_COLUMNS, member_article, outlet_roles
 from storage.upsert import insert_ignore
 
-_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 _DAY = dt.timedelta(days=1)
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 # --- what a digest is made of ------------------------------------------------------------------
-
-
-def _terms(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(MentionRow.article_id, MentionRow.term)
-            .where(MentionRow.article_id.in_(chunk))
-            .distinct()
-        )
-        for article_id, term in rows:
-            found[article_id].add(term)
-    return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
 def _window_articles(conn: Connection, start: dt.datetime, end: dt.datetime) -> list[DayArticle]:
@@ -105,7 +86,7 @@ def _window_articles(conn: Connection, start: dt.datetime, end: dt.datetime) -> 
         .mappings()
         .all()
     )
-    terms = _terms(conn, [r["id"] for r in rows])
+    terms = terms_of(conn, [r["id"] for r in rows])
     return [
         DayArticle(
             id=r["id"],
@@ -156,7 +137,7 @@ def _narratives(conn: Connection, day: dt.date, end: dt.datetime) -> list[Narrat
     ids = [r["id"] for r in rows]
     daily: dict[int, list[tuple[dt.date, int, int]]] = defaultdict(list)
     members: dict[int, list[MemberArticle]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for nid, d, n, o in conn.execute(
             select(
                 NarrativeDayRow.narrative_id,
@@ -169,34 +150,12 @@ def _narratives(conn: Connection, day: dt.date, end: dt.datetime) -> list[Narrat
         ):
             daily[nid].append((d, n, o))
         for m in conn.execute(
-            select(
-                NarrativeArticleRow.narrative_id,
-                NarrativeArticleRow.similarity,
-                ArticleRow.id,
-                ArticleRow.title,
-                ArticleRow.url,
-                ArticleRow.outlet,
-                ArticleRow.language,
-                ArticleRow.published_at,
-                ArticleRow.duplicate_of,
-            )
+            select(NarrativeArticleRow.narrative_id, *MEMBER_COLUMNS)
             .join(ArticleRow, ArticleRow.id == NarrativeArticleRow.article_id)
             .where(NarrativeArticleRow.narrative_id.in_(chunk), ArticleRow.published_at < end)
             .order_by(ArticleRow.published_at, ArticleRow.id)
         ).mappings():
-            members[m["narrative_id"]].append(
-                MemberArticle(
-                    article_id=m["id"],
-                    title=m["title"],
-                    url=m["url"],
-                    outlet=m["outlet"],
-                    language=m["language"],
-                    published_at=m["published_at"],
-                    similarity=m["similarity"],
-                    duplicate_of=m["duplicate_of"],
-                    terms=(),
-                )
-            )
+            members[m["narrative_id"]].append(member_article(m))
     out = []
     for r in rows:
         items = members.get(r["id"], [])

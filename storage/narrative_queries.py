@@ -101,6 +101,34 @@ def list_narratives(
     return [_summary(r) for r in conn.execute(query).mappings()]
 
 
+#: The columns a narrative's member article is read with (see :func:`member_article`).
+MEMBER_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.title,
+    ArticleRow.url,
+    ArticleRow.outlet,
+    ArticleRow.language,
+    ArticleRow.published_at,
+    ArticleRow.duplicate_of,
+    NarrativeArticleRow.similarity,
+)
+
+
+def member_article(m: RowMapping, terms: tuple[str, ...] = ()) -> MemberArticle:
+    """A member article from a row of :data:`MEMBER_COLUMNS`."""
+    return MemberArticle(
+        article_id=m["id"],
+        title=m["title"],
+        url=m["url"],
+        outlet=m["outlet"],
+        language=m["language"],
+        published_at=m["published_at"],
+        similarity=m["similarity"],
+        duplicate_of=m["duplicate_of"],
+        terms=terms,
+    )
+
+
 def narrative_detail(conn: Connection, narrative_id: int) -> NarrativeDetail | None:
     """One narrative with its timeline, outlets, passages and member articles."""
     row = conn.execute(_base().where(NarrativeRow.id == narrative_id)).mappings().first()
@@ -116,16 +144,7 @@ def narrative_detail(conn: Connection, narrative_id: int) -> NarrativeDetail | N
     )
     members_rows = (
         conn.execute(
-            select(
-                ArticleRow.id,
-                ArticleRow.title,
-                ArticleRow.url,
-                ArticleRow.outlet,
-                ArticleRow.language,
-                ArticleRow.published_at,
-                ArticleRow.duplicate_of,
-                NarrativeArticleRow.similarity,
-            )
+            select(*MEMBER_COLUMNS)
             .join(NarrativeArticleRow, NarrativeArticleRow.article_id == ArticleRow.id)
             .where(NarrativeArticleRow.narrative_id == narrative_id)
             .order_by(ArticleRow.published_at, ArticleRow.id)
@@ -143,20 +162,7 @@ def narrative_detail(conn: Connection, narrative_id: int) -> NarrativeDetail | N
             .distinct()
         ):
             terms.setdefault(article_id, set()).add(term)
-    members = tuple(
-        MemberArticle(
-            article_id=m["id"],
-            title=m["title"],
-            url=m["url"],
-            outlet=m["outlet"],
-            language=m["language"],
-            published_at=m["published_at"],
-            similarity=m["similarity"],
-            duplicate_of=m["duplicate_of"],
-            terms=tuple(sorted(terms.get(m["id"], ()))),
-        )
-        for m in members_rows
-    )
+    members = tuple(member_article(m, tuple(sorted(terms.get(m["id"], ())))) for m in members_rows)
     merged_from = tuple(
         r[0]
         for r in conn.execute(

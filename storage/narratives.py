@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from jirga.types import Membership, NarrativeFacts, NarrativeMerge, StoredArticle
+from storage.chunked import chunks, terms_of
 from storage.models import (
     ArticleRow,
     ClusterStateRow,
-    MentionRow,
     NarrativeArticleRow,
     NarrativeDayRow,
     NarrativeMergeRow,
@@ -21,8 +21,6 @@ from storage.models import (
     TrackedDayRow,
     TrackedScoreRow,
 )
-
-_CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 
 _ARTICLE_COLUMNS = (
     ArticleRow.id,
@@ -37,26 +35,8 @@ _ARTICLE_COLUMNS = (
 )
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def _terms_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(MentionRow.article_id, MentionRow.term)
-            .where(MentionRow.article_id.in_(chunk))
-            .distinct()
-        )
-        for article_id, term in rows:
-            found[article_id].add(term)
-    return {k: tuple(sorted(v)) for k, v in found.items()}
-
-
 def _articles(conn: Connection, rows: Sequence[RowMapping]) -> list[StoredArticle]:
-    terms = _terms_of(conn, [r["id"] for r in rows])
+    terms = terms_of(conn, [r["id"] for r in rows])
     return [
         StoredArticle(
             id=r["id"],
@@ -106,7 +86,7 @@ def articles_between(
 def members(conn: Connection, narrative_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
     """The member articles of each narrative, oldest first."""
     out: dict[int, list[StoredArticle]] = defaultdict(list)
-    for chunk in _chunks(list(narrative_ids)):
+    for chunk in chunks(list(narrative_ids)):
         rows = (
             conn.execute(
                 select(NarrativeArticleRow.narrative_id, *_ARTICLE_COLUMNS)
@@ -125,7 +105,7 @@ def members(conn: Connection, narrative_ids: Sequence[int]) -> dict[int, list[St
 def narratives_of(conn: Connection, article_ids: Sequence[int]) -> dict[int, int]:
     """Article id → narrative id, for the given articles that have one."""
     out: dict[int, int] = {}
-    for chunk in _chunks(list(article_ids)):
+    for chunk in chunks(list(article_ids)):
         rows = conn.execute(
             select(NarrativeArticleRow.article_id, NarrativeArticleRow.narrative_id).where(
                 NarrativeArticleRow.article_id.in_(chunk)
@@ -169,7 +149,7 @@ def write_memberships(
         | {m.from_id for m in merges}
         | {m.into_id for m in merges}
     )
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         existing |= {
             r[0] for r in conn.execute(select(NarrativeRow.id).where(NarrativeRow.id.in_(chunk)))
         }
@@ -277,7 +257,7 @@ def write_states(conn: Connection, states: Mapping[int, str], now: dt.datetime) 
 def daily_counts(conn: Connection, narrative_ids: Sequence[int]) -> dict[int, dict[dt.date, int]]:
     """Stored daily article counts per narrative."""
     out: dict[int, dict[dt.date, int]] = defaultdict(dict)
-    for chunk in _chunks(list(narrative_ids)):
+    for chunk in chunks(list(narrative_ids)):
         rows = conn.execute(
             select(
                 NarrativeDayRow.narrative_id, NarrativeDayRow.day, NarrativeDayRow.article_count

@@ -15,7 +15,7 @@ Workers start with the ``forkserver`` method where it exists, else ``spawn``. Pl
 copy a parent that runs fetcher and Prefect threads, with whatever locks those hold at that
 instant; the fork server is a clean single-threaded process that has imported the parser once,
 so starting (and restarting) a worker is a cheap fork of it. As with ``spawn``, each worker
-imports the program's ``__main__`` module (the fork server imports it once, for all of them), so
+imports the program's ``__main__`` module (cheaply: the fork server has imported what it uses), so
 a script that makes a pool needs the usual ``if __name__ == "__main__":`` guard.
 """
 
@@ -26,8 +26,10 @@ import inspect
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, Self, TypeVar
@@ -91,6 +93,21 @@ def _worker_main(conn: Connection, memory_limit: int | None, factory: JobFactory
             conn.send((f"the document needed more than the {limit} memory", False))
             return
         conn.send((result, True))
+
+
+def _main_imports() -> list[str]:
+    """The already imported modules that the program's main script took its names from."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:
+        return []
+    names: set[str] = set()
+    for value in vars(main).values():
+        if isinstance(value, types.ModuleType):
+            names.add(value.__name__)
+        elif isinstance(module := getattr(value, "__module__", None), str):
+            names.add(module)
+    names -= {"__main__", "__mp_main__", "builtins"}
+    return sorted(n for n in names if n in sys.modules)
 
 
 class _Worker:
@@ -171,11 +188,13 @@ class WorkerPool(Generic[P, R]):
         method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self._context = multiprocessing.get_context(method)
         if method == "forkserver":
-            # The fork server imports the job's modules once, so each fork starts ready to work;
-            # and the program's main module, which every worker would otherwise import again
-            # on its own (for the ``jirga`` command: its whole CLI). The list is process-wide,
-            # but only read when the fork server starts.
-            self._context.set_forkserver_preload(["__main__", *preload])
+            # The fork server imports the job's modules once, so each fork starts ready to work.
+            # Every worker also re-runs the program's main script (multiprocessing does, for
+            # what might be pickled by reference to it): with the modules that script takes its
+            # names from imported by the fork server too, that re-run costs nothing (for the
+            # ``jirga`` command it imported the whole CLI, about a second per worker). The list
+            # is process-wide, but only read when the fork server starts.
+            self._context.set_forkserver_preload(["__main__", *preload, *_main_imports()])
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread whose run holds the lock

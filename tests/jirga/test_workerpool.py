@@ -184,3 +184,21 @@ def test_a_free_worker_gets_its_next_document_before_the_caller_sees_the_last_re
             seen.append((key, len(taken)))
 
     assert seen == [(0, 2), (1, 3), (2, 3)]
+
+
+def test_the_fork_server_preloads_what_the_main_script_imported(monkeypatch):
+    # Each worker re-runs the main script; its imports, preloaded, make that cheap.
+    import json
+    import sys
+    import types
+
+    from jirga import workerpool
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/nonexistent/script.py"
+    script.json = json  # type: ignore[attr-defined]
+    script.parse_feed = parse_feed  # type: ignore[attr-defined]
+    script.local = 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "__main__", script)
+
+    assert workerpool._main_imports() == ["jirga.parse", "json"]

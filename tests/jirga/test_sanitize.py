@@ -225,3 +225,20 @@ def test_plain_text_skips_the_html_parser_with_the_same_result(plain: str) -> No
     # The shortcut in _decode_once for text without "<" or "&" must give what nh3 gives.
     via_nh3 = sanitize._decode_once(plain + "<br>")
     assert sanitize._decode_once(plain) + "\n" == via_nh3
+
+
+_SPACE_CHARS = [chr(cp) for cp in range(0x3001) if chr(cp).isspace()]
+
+
+def test_squeeze_is_the_regex_it_replaces() -> None:
+    rng = random.Random(5)
+    alphabet = [*_SPACE_CHARS, "a", "ط", "\u200b", "\u200c", "_", "-"]
+    for _ in range(2000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert sanitize._squeeze(s) == re.sub(r"\s+", " ", s), repr(s)
+
+
+def test_every_unicode_space_separates_words_in_plain_text() -> None:
+    # (the control characters among them, such as U+000B, are removed before, by clean_text)
+    for space in (c for c in _SPACE_CHARS if clean_text(c)):
+        assert html_to_text(f"<p>a{space}{space}b</p>") in ("a b", "a\nb"), hex(ord(space))

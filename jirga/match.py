@@ -24,6 +24,7 @@ fast in ``bench/bench_match.py``) and one compiled regex alternation, longest al
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ SNIPPET_CHARS = 300
 """Longest snippet; a longer sentence is cut around the mention, at spaces, marked with ``…``."""
 
 _WATCHLIST = "watchlist.toml"
+# Joins the texts of :meth:`Matcher.find_many`: NUL folds to itself, is no word character, and
+# clean text (jirga.sanitize.clean_text) never holds it.
+_SEPARATOR = "\x00"
 
 
 @dataclass(frozen=True)
@@ -164,13 +168,56 @@ class Matcher:
         self.context_window = context_window
         self._entries = [tuple(e) for e in entries]
         self._scanner = _AhoEngine(keys) if engine == "aho" else _RegexEngine(keys)
+        self._separator_in_keys = any(_SEPARATOR in key for key in keys)
 
     def find(self, text: str) -> list[Mention]:
         """Every mention of a watch term in ``text``, in text order; spans index ``text``."""
         norm = normalize(text)
+        return self._mentions(text, norm, self._scanner.scan(norm.text))
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Mention]]:
+        """:meth:`find` of each text, folded and scanned as one: a feed's fifty entries cost
+        one pass instead of fifty (folding has a fixed cost per call that dwarfs a short text).
+
+        The texts are joined with a separator that folds to itself, is no word character and
+        is in no alias, so the folded whole is the folded texts joined by it, no candidate
+        spans two texts, and each text's boundaries are what they are alone. A text holding
+        the separator (clean text never does) is matched on its own.
+        """
+        found: list[list[Mention]] = [[] for _ in texts]
+        joined = [i for i, t in enumerate(texts) if _SEPARATOR not in t]
+        for i in set(range(len(texts))).difference(joined):
+            found[i] = self.find(texts[i])
+        if len(joined) < 2 or self._separator_in_keys:
+            for i in joined:
+                found[i] = self.find(texts[i])
+            return found
+        whole = normalize(_SEPARATOR.join(texts[i] for i in joined))
+        # Where each text starts in the folded whole and in the joined original.
+        folded_starts = [0] + [m.end() for m in re.finditer(_SEPARATOR, whole.text)]
+        original_starts = [0]
+        for i in joined[:-1]:
+            original_starts.append(original_starts[-1] + len(texts[i]) + 1)
+        by_text: dict[int, list[_Candidate]] = {}
+        for cand in self._scanner.scan(whole.text):
+            by_text.setdefault(bisect.bisect_right(folded_starts, cand.start) - 1, []).append(cand)
+        for n, cands in by_text.items():
+            lo = folded_starts[n]
+            hi = folded_starts[n + 1] - 1 if n + 1 < len(folded_starts) else len(whole.text)
+            # No origin map: nothing moved, so the text starts at the same place in both.
+            origin = None if whole.origin is None else whole.origin[lo:hi] - original_starts[n]
+            norm = Normalized(whole.text[lo:hi], origin)
+            shifted = [_Candidate(c.start - lo, c.end - lo, c.key) for c in cands]
+            found[joined[n]] = self._mentions(texts[joined[n]], norm, iter(shifted))
+        return found
+
+    def _mentions(
+        self, text: str, norm: Normalized, candidates: Iterator[_Candidate]
+    ) -> list[Mention]:
+        """The mentions the candidates found in ``norm`` (the folded ``text``) make."""
         mentions: list[Mention] = []
         taken = 0  # the normalised text before this is inside an accepted mention
-        for cand in self._scanner.scan(norm.text):
+        for cand in candidates:
             if cand.start < taken:
                 continue
             found = self._accept(text, norm, cand)

@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 
 from jirga.dedup import DedupConfig, band_keys, signature
 from jirga.match import Matcher
-from jirga.normalise import DEFAULT_MAX_TEXT_CHARS, normalise_entry, prepare_text
+from jirga.normalise import (
+    DEFAULT_MAX_TEXT_CHARS,
+    PreparedText,
+    normalise_entry,
+    prepare_text,
+)
 from jirga.parse import parse_feed
-from jirga.types import MatchedArticle, ParsedFeed, RawEntry, Term
+from jirga.types import MatchedArticle, Mention, ParsedFeed, RawEntry, Term
 
 
 @dataclass(frozen=True)
@@ -85,10 +90,16 @@ class Stages:
         """Normalise and match the entries of an already parsed document."""
         if parsed.error:
             return DocumentResult(warnings=parsed.warnings, error=parsed.error)
+        # All the entries' texts are matched in one call: folding costs a fixed amount per call
+        # that is more than a short entry's share of the work.
+        prepared = [
+            prepare_text(raw, max_text_chars=self.caps.max_text_chars) for raw in parsed.entries
+        ]
+        found = self.matcher.find_many([p.text for p in prepared])
         matched = [
-            m
-            for raw in parsed.entries
-            if (m := self.process_entry(raw, source, fetched_at)) is not None
+            self._matched(raw, text, mentions, source, fetched_at)
+            for raw, text, mentions in zip(parsed.entries, prepared, found, strict=True)
+            if mentions
         ]
         # Entry-level warnings (an absurd date, a javascript: link) are summed per kind, so a
         # feed full of them says so once instead of once per entry.
@@ -114,6 +125,17 @@ class Stages:
         mentions = self.matcher.find(prepared.text)
         if not mentions:
             return None
+        return self._matched(raw, prepared, mentions, source, fetched_at)
+
+    def _matched(
+        self,
+        raw: RawEntry,
+        prepared: PreparedText,
+        mentions: list[Mention],
+        source: Source,
+        fetched_at: dt.datetime,
+    ) -> MatchedArticle:
+        """The rest of normalisation, and the fingerprint, for an entry that mentions a term."""
         article = normalise_entry(
             raw,
             source=source.source,

@@ -145,7 +145,7 @@ _ALPHABET = (
     "aBİßﬁ…½ -\n\u00a0"  # Latin, expansions, separators
     "طالبنکیيكہھةۀآأئ"  # Arabic-script letters and their variants
     "\u064e\u0650\u0670\u0640\u200c\u200d\u200f"  # marks, tatweel, format characters
-    "ﻻﻃ۲٢،۔"  # presentation forms, digits, punctuation
+    "ﻻﻃﷺ۲٢،۔"  # presentation forms (one of eighteen letters), digits, punctuation
     "\U0001d400\ud800"  # an astral letter and a lone surrogate
 )
 

@@ -391,3 +391,32 @@ def test_both_engines_give_the_same_mentions_on_random_mixes() -> None:
     for _ in range(500):
         text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 25)))
         assert aho.find(text) == regex.find(text), repr(text)
+
+
+# Characters that move offsets when folded (expansions, removals, runs of separators) or that
+# sit at a text's edge, so a mistake in splitting the folded whole back shows.
+_EDGES = ["…", "ﻻ", "ß", "ﷺ", "\u064b", "\u200c", "  ", " ", "-", "\n", "", "\x00", "TTP"]
+
+
+def test_find_many_gives_what_find_gives_text_by_text(engine: Engine) -> None:
+    matcher = Matcher(TERMS, engine=engine)
+    rng = random.Random(11)
+    pieces = _PIECES + _EDGES
+    for _ in range(300):
+        texts = [
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+            for _ in range(rng.randint(0, 8))
+        ]
+        assert matcher.find_many(texts) == [matcher.find(t) for t in texts], repr(texts)
+
+
+def test_find_many_reports_spans_of_each_text() -> None:
+    texts = ["…… the TTP said", "", "nothing here", "ﻻ خلیل‌زاد و طالبانو", "Taliban"]
+    found = Matcher(TERMS).find_many(texts)
+    assert [[text[m.start : m.end] for m in ms] for text, ms in zip(texts, found, strict=True)] == [
+        ["TTP"],
+        [],
+        [],
+        ["خلیل‌زاد", "طالبانو"],
+        ["Taliban"],
+    ]

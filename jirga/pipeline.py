@@ -20,6 +20,7 @@ from jirga.normalise import (
     prepare_text,
 )
 from jirga.parse import parse_feed
+from jirga.searchtext import article_words
 from jirga.types import MatchedArticle, Mention, ParsedFeed, RawEntry, Term
 
 
@@ -152,4 +153,5 @@ class Stages:
         )
         sig = signature(article.text, self.dedup)
         keys = tuple(band_keys(sig, self.dedup)) if sig is not None else ()
-        return MatchedArticle(article=article, mentions=tuple(mentions), band_keys=keys)
+        words = article_words(article.title, article.text)
+        return MatchedArticle(article, tuple(mentions), keys, words)

@@ -18,6 +18,7 @@ from jirga.arabic import normalize
 
 __all__ = [
     "MAX_WORD_CHARS",
+    "article_words",
     "body_of",
     "date_tokens",
     "fold_accents",
@@ -72,6 +73,12 @@ def body_of(title: str, text: str) -> str:
         if not rest or rest[0] == "\n":
             return rest[1:]
     return text
+
+
+def article_words(title: str, text: str) -> tuple[str, str]:
+    """The search words of an article's title and of its body (``text`` without the title),
+    each joined by single spaces (a word never holds a space)."""
+    return " ".join(words(title)), " ".join(words(body_of(title, text)))
 
 
 def _lexeme(word: str) -> str:

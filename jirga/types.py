@@ -190,6 +190,10 @@ class MatchedArticle:
     article: Article
     mentions: tuple[Mention, ...]
     band_keys: tuple[tuple[int, int], ...] = ()
+    # The search words of the title and of the body, each space-joined
+    # (jirga.searchtext.article_words), made where the article was: the parser processes fold
+    # on both cores, and the store, which runs in one, need not fold again. None: not made yet.
+    search_words: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

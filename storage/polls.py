@@ -105,6 +105,7 @@ def store_articles(
     new = dups = near = 0
     mention_rows: list[dict[str, object]] = []
     band_rows: list[dict[str, object]] = []
+    indexed: list[search.IndexRow] = []
     # This feed's articles stored so far: their band keys go in with one statement at the end,
     # so a copy of one of them in the same feed is looked for here as well as in the table.
     batch: list[_Stored] = []
@@ -133,7 +134,10 @@ def store_articles(
         if article_id is None:
             dups += 1
             continue
-        search.index_article(conn, article_id, a.title, a.text, a.published_at)
+        if item.search_words is None:
+            indexed.append((article_id, a.title, a.text, a.published_at))
+        else:
+            indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
         new += 1
         near += original is not None
         mention_rows += (
@@ -152,6 +156,7 @@ def store_articles(
         )
         if original is None:  # only originals can be linked to (duplicate_of is NULL)
             batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
+    search.index_rows(conn, indexed)
     if mention_rows:
         conn.execute(insert_ignore(conn, MentionRow), mention_rows)
     if band_rows:

@@ -4,7 +4,7 @@ The index is not a model: on SQLite it is the FTS5 table ``article_search(title,
 period)`` keyed by the article id (its rowid), on PostgreSQL the table
 ``article_search(article_id, document)`` with a GIN index. Both hold the article's *search
 words* (:mod:`jirga.searchtext`), computed in Python because the folding is the matcher's, so
-the storage layer writes the index whenever it writes an article (:func:`index_article`), and
+the storage layer writes the index whenever it writes an article (:func:`index_rows`), and
 :func:`rebuild_index` redoes it from the articles. Deleting an article deletes its entry (a
 trigger on SQLite, a cascading foreign key on PostgreSQL). On SQLite the ``period`` column holds
 the article's UTC day, month and year as words, so that a date filter narrows the match inside
@@ -43,7 +43,13 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 
 from jirga.query import Phrase, Query, QueryError
 from jirga.results import SearchHit
-from jirga.searchtext import body_of, date_tokens, period_cover, tsvector_literal, words
+from jirga.searchtext import (
+    article_words,
+    body_of,
+    date_tokens,
+    period_cover,
+    tsvector_literal,
+)
 from jirga.snippets import snippet
 from storage import article_queries
 from storage.models import ArticleRow
@@ -87,23 +93,30 @@ _PG_INDEX_DDL = "CREATE INDEX ix_article_search_document ON article_search USING
 
 
 def index_values(
-    article_id: int, title: str, text_: str, published_at: dt.datetime, dialect: str
+    article_id: int,
+    title: str,
+    text_: str,
+    published_at: dt.datetime,
+    dialect: str,
+    search_words: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The bound values of one article's index entry on a dialect."""
-    title_words = words(title)
-    body_words = words(body_of(title, text_))
+    """The bound values of one article's index entry on a dialect; ``search_words`` are
+    :func:`jirga.searchtext.article_words` of the title and text, made here when not given."""
+    title_words, body_words = search_words or article_words(title, text_)
     if dialect == "postgresql":
         # PostgreSQL combines the GIN index with the date index by itself: no period words.
-        return {"id": article_id, "doc": tsvector_literal(title_words, body_words)}
+        doc = tsvector_literal(title_words.split(), body_words.split())
+        return {"id": article_id, "doc": doc}
     return {
         "id": article_id,
-        "title": " ".join(title_words),
-        "body": " ".join(body_words),
+        "title": title_words,
+        "body": body_words,
         "period": date_tokens(published_at),
     }
 
 
-IndexRow = tuple[int, str, str, dt.datetime]  # article id, title, text, publication time
+# Article id, title, text, publication time, and the search words when already made.
+IndexRow = tuple[int, str, str, dt.datetime] | tuple[int, str, str, dt.datetime, tuple[str, str]]
 
 
 def index_rows(conn: Connection, rows: Iterable[IndexRow]) -> int:
@@ -112,8 +125,8 @@ def index_rows(conn: Connection, rows: Iterable[IndexRow]) -> int:
     statement = _PG_INSERT if dialect == "postgresql" else _SQLITE_INSERT
     done = 0
     batch: list[dict[str, Any]] = []
-    for article_id, title, text_, published_at in rows:
-        batch.append(index_values(article_id, title, text_, published_at, dialect))
+    for row in rows:
+        batch.append(index_values(*row[:4], dialect, *row[4:]))
         if len(batch) >= _BATCH:
             conn.execute(statement, batch)
             done += len(batch)
@@ -122,13 +135,6 @@ def index_rows(conn: Connection, rows: Iterable[IndexRow]) -> int:
         conn.execute(statement, batch)
         done += len(batch)
     return done
-
-
-def index_article(
-    conn: Connection, article_id: int, title: str, text_: str, published_at: dt.datetime
-) -> None:
-    """Index one article just stored."""
-    index_rows(conn, [(article_id, title, text_, published_at)])
 
 
 def rebuild_index(

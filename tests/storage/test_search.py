@@ -4,11 +4,15 @@ ranking, snippets, the index kept in step with the articles, its rebuild and its
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from jirga.config import load_terms
+from jirga.dedup import DedupConfig
+from jirga.pipeline import Source, Stages
 from jirga.query import Phrase, Query, parse_query
 from storage.facade import Storage
 from storage.search import fts5_match, pg_tsquery
@@ -281,3 +285,39 @@ def test_date_filters_are_exact_at_every_edge(storage: Storage) -> None:
     assert found("jirga since:2026-06-30T22:59:59+00:00") == ["newest"]
     assert found("jirga since:2026-07-01") == ["newest"]  # 19:00 UTC on 30 June
     assert found("jirga since:2026-07-02") == []  # after the newest article
+
+
+_MIXED_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Mixed</title>
+<item><title>Kābul: the Taliban&#8217;s envoy</title><link>https://mixed.example/1</link>
+<description>&lt;p&gt;ﻻ Tali&lt;b&gt;ban&lt;/b&gt; talks… in Doha&lt;/p&gt;</description></item>
+<item><title>طالبانِ افغانستان</title><link>https://mixed.example/2</link>
+<description>کابل میں طالبان کے ترجمان نے کہا۔ ۲۰۲۴ خلیل‌زاد</description></item>
+<item><title></title><link>https://mixed.example/3</link>
+<description>TTP ٹی ٹی پی، دَ طالبانو وياند ــ ﷺ</description></item>
+</channel></rss>"""
+
+
+def _index_dump(store: Storage) -> list[tuple[object, ...]]:
+    query = (
+        "SELECT article_id, CAST(document AS text) FROM article_search ORDER BY article_id"
+        if store.engine.dialect.name == "postgresql"
+        else "SELECT rowid, title, body, period FROM article_search ORDER BY rowid"
+    )
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(query))]
+
+
+def test_words_made_by_the_pipeline_index_as_a_rebuild_does(storage: Storage) -> None:
+    # The parser processes make each article's search words; a rebuild makes them from the
+    # stored rows. The index must not depend on which did it.
+    terms = load_terms(Path(__file__).resolve().parents[2] / "config" / "watchlist.toml")
+    source = Source("mixed", None, "Mixed", None, "en", detect_language=True)
+    result = Stages(terms).process_document(_MIXED_FEED.encode(), {}, source, T0)
+    assert len(result.matched) == 3
+    assert all(m.search_words is not None for m in result.matched)
+    storage.store_imported(list(result.matched), DedupConfig())
+    made = _index_dump(storage)
+    assert len(made) == 3
+    storage.reindex()
+    assert _index_dump(storage) == made

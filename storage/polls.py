@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, or_, select, update
 
 from jirga.dedup import DedupConfig, best_match
-from jirga.types import FeedState, MatchedArticle
+from jirga.types import Article, FeedState, MatchedArticle
 from storage import search
+from storage.chunked import chunks
 from storage.models import ArticleBandRow, ArticleRow, FeedRow, MentionRow
 from storage.upsert import insert_ignore
 
@@ -101,45 +103,39 @@ def write_states(
 def store_articles(
     conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
 ) -> StoreReport:
-    """Insert matching articles with their mentions and band keys; existing ones are skipped."""
+    """Insert matching articles with their mentions and band keys; existing ones are skipped.
+
+    A handful of statements whatever the number of articles: the candidate originals of all of
+    them are read first, the articles go in with one multi-row INSERT, and the few found to be
+    near-copies are then linked to their originals, which may be earlier articles of ``items``.
+    """
+    if not items:
+        return StoreReport()
+    candidates = _candidate_originals(conn, items, dedup)
+    ids = _insert_articles(conn, items)
     new = dups = near = 0
     mention_rows: list[dict[str, object]] = []
     band_rows: list[dict[str, object]] = []
     indexed: list[search.IndexRow] = []
-    # This feed's articles stored so far: their band keys go in with one statement at the end,
-    # so a copy of one of them in the same feed is looked for here as well as in the table.
+    links: list[dict[str, object]] = []
+    # The originals stored so far from ``items``: their band keys are not in the table yet.
     batch: list[_Stored] = []
-    for item in items:
-        a = item.article
-        original = _near_original(conn, a.text, a.published_at, item.band_keys, dedup, batch)
-        values = {
-            "source": a.source,
-            "feed_id": a.feed_id,
-            "outlet": a.outlet,
-            "entry_key": a.entry_key,
-            "url": a.url,
-            "canonical_url": a.canonical_url,
-            "title": a.title,
-            "text": a.text,
-            "html": a.html,
-            "language": a.language,
-            "published_at": a.published_at,
-            "date_estimated": a.date_estimated,
-            "fetched_at": a.fetched_at,
-            "content_hash": a.content_hash,
-            "duplicate_of": original[0] if original else None,
-            "duplicate_similarity": original[1] if original else None,
-        }
-        article_id = conn.execute(_article_insert(conn.dialect.name), values).scalar_one_or_none()
+    for item, article_id, stored in zip(items, ids, candidates, strict=True):
         if article_id is None:
             dups += 1
             continue
+        a = item.article
+        original = _near_original(a.text, a.published_at, item.band_keys, dedup, stored, batch)
+        if original is not None:
+            near += 1
+            links.append({"v_id": article_id, "v_of": original[0], "v_sim": original[1]})
+        else:  # only originals can be linked to (duplicate_of is NULL)
+            batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
+        new += 1
         if item.search_words is None:
             indexed.append((article_id, a.title, a.text, a.published_at))
         else:
             indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
-        new += 1
-        near += original is not None
         mention_rows += (
             {
                 "article_id": article_id,
@@ -154,8 +150,8 @@ def store_articles(
         band_rows += (
             {"article_id": article_id, "band": b, "band_key": k} for b, k in item.band_keys
         )
-        if original is None:  # only originals can be linked to (duplicate_of is NULL)
-            batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
+    if links:
+        conn.execute(_link_update(), links)
     search.index_rows(conn, indexed)
     if mention_rows:
         conn.execute(insert_ignore(conn, MentionRow), mention_rows)
@@ -167,7 +163,7 @@ def store_articles(
 
 @dataclass(frozen=True)
 class _Stored:
-    """An article inserted earlier in the same transaction, as a candidate original."""
+    """An article inserted earlier in the same call, as a candidate original."""
 
     id: int
     text: str
@@ -175,71 +171,164 @@ class _Stored:
     band_keys: frozenset[tuple[int, int]]
 
 
+def _article_values(a: Article) -> dict[str, object]:
+    return {
+        "source": a.source,
+        "feed_id": a.feed_id,
+        "outlet": a.outlet,
+        "entry_key": a.entry_key,
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "title": a.title,
+        "text": a.text,
+        "html": a.html,
+        "language": a.language,
+        "published_at": a.published_at,
+        "date_estimated": a.date_estimated,
+        "fetched_at": a.fetched_at,
+        "content_hash": a.content_hash,
+        "duplicate_of": None,
+        "duplicate_similarity": None,
+    }
+
+
 @functools.cache
 def _article_insert(dialect: str) -> Any:
-    """The article insert for a dialect, built once (SQLAlchemy then reuses its compiled form)."""
-    return insert_ignore(dialect, ArticleRow).returning(ArticleRow.id)
+    """The article insert for a dialect, built once; it returns each inserted row's identity."""
+    return insert_ignore(dialect, ArticleRow).returning(
+        ArticleRow.id, ArticleRow.source, ArticleRow.entry_key, ArticleRow.canonical_url
+    )
+
+
+def _insert_articles(conn: Connection, items: Sequence[MatchedArticle]) -> list[int | None]:
+    """Insert the articles (SQLAlchemy sends them as multi-row INSERTs); the id of each, or None
+    for those already stored or repeating an earlier one of ``items``.
+
+    Rows come back in no set order and without the skipped ones, so they are told apart by
+    (source, entry key, canonical URL). Items sharing all three are one article: either the
+    first goes in and the rest conflict with it, or all conflict with a stored row, so a
+    returned row belongs to the first of them.
+    """
+    values = [_article_values(i.article) for i in items]
+    rows = conn.execute(_article_insert(conn.dialect.name), values)
+    inserted = {(r.source, r.entry_key, r.canonical_url): int(r.id) for r in rows}
+    ids: list[int | None] = []
+    for item in items:
+        a = item.article
+        ids.append(inserted.pop((a.source, a.entry_key, a.canonical_url), None))
+    return ids
 
 
 @functools.cache
-def _candidates_query(bands: int, min_shared: int) -> Select[int, str, dt.datetime]:
-    """The query for the candidate originals of an article with ``bands`` band keys (those
-    sharing ``min_shared`` of them), built once per shape with bound parameters (``b0, k0, b1,
-    k1, ...``, ``since``, ``until``): building the 32-way OR anew for every article cost more
-    than running it."""
-    shared = (
-        select(ArticleBandRow.article_id, func.count().label("shared"))
-        # OR of (band = ? AND key = ?) rather than a row-value IN: SQLite answers the IN form
-        # with a scan of the whole table, this one from the (band, band_key) index.
-        .where(
-            or_(
-                *(
-                    and_(
-                        ArticleBandRow.band == bindparam(f"b{i}"),
-                        ArticleBandRow.band_key == bindparam(f"k{i}"),
-                    )
-                    for i in range(bands)
+def _link_update() -> Any:
+    return (
+        update(ArticleRow)
+        .where(ArticleRow.id == bindparam("v_id"))
+        .values(duplicate_of=bindparam("v_of"), duplicate_similarity=bindparam("v_sim"))
+    )
+
+
+@functools.cache
+def _band_holders_query(bands: int) -> Select[int, int, int]:
+    """The articles holding any of the given keys in ``bands`` bands, built once per number of
+    bands with bound parameters (``b0``, ``k0``, ...; each ``k`` a list): building it from the
+    keys themselves cost more than running it.
+
+    Only article_bands, by an OR of (band = ? AND key IN (...)), which SQLite answers from the
+    (band, band_key) index: joined to articles, it would rather walk all of those by their date
+    or duplicate_of index. A row-value IN would scan the table.
+    """
+    return select(ArticleBandRow.article_id, ArticleBandRow.band, ArticleBandRow.band_key).where(
+        or_(
+            *(
+                and_(
+                    ArticleBandRow.band == bindparam(f"b{i}"),
+                    ArticleBandRow.band_key.in_(bindparam(f"k{i}", expanding=True)),
                 )
+                for i in range(bands)
             )
         )
-        .group_by(ArticleBandRow.article_id)
-        .having(func.count() >= min_shared)
-        .subquery()
     )
-    return (
-        select(ArticleRow.id, ArticleRow.text, ArticleRow.published_at)
-        .join(shared, shared.c.article_id == ArticleRow.id)
-        .where(
-            ArticleRow.duplicate_of.is_(None),
-            ArticleRow.published_at.between(bindparam("since"), bindparam("until")),
+
+
+# Band keys per candidate query: each is a bound parameter, and drivers cap those per statement.
+_KEYS_PER_QUERY = 500
+
+
+def _candidate_originals(
+    conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
+) -> list[list[tuple[dt.datetime, int, str]]]:
+    """For each item, the stored originals (publication time, id, text) worth the exact check:
+    within :data:`NEAR_WINDOW` of it, sharing at least ``dedup.min_shared_bands`` of its band
+    keys (all of them when it has fewer), the :data:`MAX_NEAR_CANDIDATES` sharing most (then
+    oldest, then lowest id).
+
+    Read for all the items at once, before any of them is stored: their own band keys go in
+    after them, so the table shows only articles stored before this call.
+    """
+    holders: dict[tuple[int, int], list[int]] = defaultdict(list)
+    per_query = max(1, _KEYS_PER_QUERY // max(1, dedup.bands))
+    for start in range(0, len(items), per_query):
+        by_band: dict[int, set[int]] = defaultdict(set)
+        for item in items[start : start + per_query]:
+            for band, key in item.band_keys:
+                by_band[band].add(key)
+        if not by_band:
+            continue
+        bands = sorted(by_band)
+        params: dict[str, object] = {}
+        for i, band in enumerate(bands):
+            params[f"b{i}"], params[f"k{i}"] = band, sorted(by_band[band])
+        query = _band_holders_query(len(bands))
+        for article_id, band, key in conn.execute(query, params):
+            holders[(band, key)].append(article_id)
+    shared_by_item: list[Counter[int]] = []
+    for item in items:
+        shared = Counter(a for k in item.band_keys for a in holders.get(k, ()))
+        need = min(dedup.min_shared_bands, len(item.band_keys))
+        shared_by_item.append(Counter({a: n for a, n in shared.items() if n >= need}))
+    # Which of those are originals, and when they were published.
+    published: dict[int, dt.datetime] = {}
+    for chunk in chunks(sorted({a for shared in shared_by_item for a in shared})):
+        rows = conn.execute(
+            select(ArticleRow.id, ArticleRow.published_at).where(
+                ArticleRow.id.in_(chunk), ArticleRow.duplicate_of.is_(None)
+            )
         )
-        .order_by(shared.c.shared.desc(), ArticleRow.published_at, ArticleRow.id)
-        .limit(MAX_NEAR_CANDIDATES)
-    )
+        published.update((int(r.id), r.published_at) for r in rows)
+    chosen: list[list[int]] = []
+    for item, shared in zip(items, shared_by_item, strict=True):
+        at = item.article.published_at
+        ranked = sorted(
+            (-n, published[a], a)
+            for a, n in shared.items()
+            if a in published and abs(published[a] - at) <= NEAR_WINDOW
+        )
+        chosen.append([a for _, _, a in ranked[:MAX_NEAR_CANDIDATES]])
+    texts: dict[int, str] = {}
+    wanted = sorted({a for ids in chosen for a in ids})
+    for chunk in chunks(wanted):
+        rows = conn.execute(select(ArticleRow.id, ArticleRow.text).where(ArticleRow.id.in_(chunk)))
+        texts.update((int(r.id), r.text) for r in rows)
+    return [[(published[a], a, texts[a]) for a in ids] for ids in chosen]
 
 
 def _near_original(
-    conn: Connection,
     text: str,
     published_at: dt.datetime,
     band_keys: Sequence[tuple[int, int]],
     dedup: DedupConfig,
+    stored: Sequence[tuple[dt.datetime, int, str]],
     batch: Sequence[_Stored] = (),
 ) -> tuple[int, float] | None:
     """The earlier original this text is a near-copy of, with the similarity, if any: among
-    the stored articles, and the ``batch`` of this transaction whose keys are not stored yet."""
+    the ``stored`` candidates (:func:`_candidate_originals`) and the ``batch`` of this call,
+    whose keys are not stored yet."""
     if not band_keys:
         return None
-    params: dict[str, object] = {
-        "since": published_at - NEAR_WINDOW,
-        "until": published_at + NEAR_WINDOW,
-    }
-    for i, (band, key) in enumerate(band_keys):
-        params[f"b{i}"], params[f"k{i}"] = band, key
     need = min(dedup.min_shared_bands, len(band_keys))
-    query = _candidates_query(len(band_keys), need)
-    rows = [(r.published_at, r.id, r.text) for r in conn.execute(query, params)]
     keys = set(band_keys)
+    rows = list(stored)
     rows += (
         (s.published_at, s.id, s.text)
         for s in batch

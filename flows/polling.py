@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from flows.save_thread import SaveThread
 from flows.summary import PollSummary
 from jirga.dedup import DedupConfig
 from jirga.fetch import Fetcher, FetchLimits, user_agent
@@ -163,17 +164,20 @@ class Poller:
         """Fetch, process and store every feed in ``due`` (inside ``with poller:``).
 
         Feeds are saved in groups of up to :data:`SAVE_GROUP` (or after :data:`SAVE_WAIT`
-        seconds), one transaction each. A crash loses at most the last group's work: those
-        feeds keep their old validators, so the next poll fetches and stores them again.
+        seconds), one transaction each, in order, by a thread of their own
+        (:mod:`flows.save_thread`) while the next feeds are parsed. A crash loses at most the
+        work of the groups not yet saved (a few): those feeds keep their old validators, so the
+        next poll fetches and stores them again. A failed save stops the poll with its error.
         """
         policy = backoff(self.settings)
         self._pending: list[_Pending] = []
         self._pending_since = 0.0
         fetched = self._fetcher.fetch_many(due, self.now)
         documents = self._bodies(fetched, policy)
-        for (state, result), doc in self._pool.process_many(documents):
-            self._processed(state, result, doc, policy)
-        self._save()
+        with SaveThread(self._save_group) as self._saver:
+            for (state, result), doc in self._pool.process_many(documents):
+                self._processed(state, result, doc, policy)
+            self._save()
 
     def _bodies(
         self, fetched: Iterator[tuple[FeedState, FetchResult]], policy: BackoffPolicy
@@ -227,10 +231,14 @@ class Poller:
             self._save()
 
     def _save(self) -> None:
-        """Save the pending feeds in one transaction, then count them and report progress."""
+        """Hand the pending feeds to the save thread, as one group."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return
+        if pending:
+            self._saver.submit(pending)
+
+    def _save_group(self, pending: list[_Pending]) -> None:
+        """Save a group of feeds in one transaction, then count them and report progress (on
+        the save thread)."""
         reports = self.storage.save_feeds([p.save for p in pending], self.now, self.dedup)
         s = self.summary
         for p, report in zip(pending, reports, strict=True):

@@ -219,10 +219,14 @@ class Poller:
         doc: DocumentResult | None,
     ) -> None:
         """Add a feed to the group being saved; save the group when it is full or old."""
+        items = doc.matched if doc is not None else ()
+        # Should the database refuse this feed's articles, the fetch counts as failed.
+        refused = dataclasses.replace(result, outcome=FetchOutcome.ERROR, error="not stored")
         save = FeedSave(
             apply_fetch(state, result, self.now, policy),
             result.status,
-            doc.matched if doc is not None else (),
+            items,
+            apply_fetch(state, refused, self.now, policy) if items else None,
         )
         if not self._pending:
             self._pending_since = time.monotonic()
@@ -242,13 +246,17 @@ class Poller:
         reports = self.storage.save_feeds([p.save for p in pending], self.now, self.dedup)
         s = self.summary
         for p, report in zip(pending, reports, strict=True):
-            self._count(p.outcome)
+            outcome = p.outcome
+            if report.error is not None:  # the database refused this feed's articles
+                s.errors.append((p.save.state.feed_id, report.error))
+                outcome = FetchOutcome.ERROR
+            self._count(outcome)
             s.entries_seen += p.entries_seen
             s.new_articles += report.new
             s.duplicates += report.duplicates
             s.near_duplicates += report.near_duplicates
             s.mentions += report.mentions
-            self._tick(p.save.state.feed_id, p.outcome)
+            self._tick(p.save.state.feed_id, outcome)
 
     def _count(self, outcome: FetchOutcome) -> None:
         s = self.summary

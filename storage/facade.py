@@ -6,6 +6,7 @@ domain values. Every driver error leaves here as a :class:`jirga.errors.StorageE
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from jirga.dedup import DedupConfig
 from jirga.digest_data import Delivery, DigestSource, StoredDigest
@@ -269,13 +270,36 @@ class Storage:
     ) -> list[polls.StoreReport]:
         """Store several feeds' articles, each feed's followed by its new state, in one
         transaction: a poll saves its feeds in groups, because a commit (and, on SQLite, the
-        search index's flush at each commit) costs more than a typical feed's rows. Either the
-        whole group is saved or none of it; a feed whose state is not saved is simply fetched
-        again next time, and what it had stored is skipped as already there."""
+        search index's flush at each commit) costs more than a typical feed's rows. A feed whose
+        articles the database refuses (an integrity or data error) and that has a
+        ``failed_state`` loses only its own articles: its savepoint is rolled back, the failed
+        state is saved with the error, and its report carries it. Any other error fails the
+        whole group, of which nothing is saved; a feed whose state is not saved is simply
+        fetched again next time, and what it had stored is skipped as already there."""
         with self._tx() as conn:
-            reports = [polls.store_articles(conn, save.items, dedup) for save in saves]
-            polls.write_states(conn, [(save.state, save.status) for save in saves], now)
+            reports: list[polls.StoreReport] = []
+            states: list[tuple[FeedState, int | None]] = []
+            for save in saves:
+                report, state = self._save_feed(conn, save, dedup)
+                reports.append(report)
+                states.append((state, save.status))
+            polls.write_states(conn, states, now)
         return reports
+
+    @staticmethod
+    def _save_feed(
+        conn: Connection, save: polls.FeedSave, dedup: DedupConfig
+    ) -> tuple[polls.StoreReport, FeedState]:
+        if save.failed_state is None or not save.items:
+            return polls.store_articles(conn, save.items, dedup), save.state
+        try:
+            with conn.begin_nested():
+                return polls.store_articles(conn, save.items, dedup), save.state
+        except (IntegrityError, DataError) as exc:
+            error = f"its articles could not be stored: {_first_line(exc)}"
+            return polls.StoreReport(error=error), dataclasses.replace(
+                save.failed_state, last_error=error
+            )
 
     def store_imported(
         self, items: Sequence[MatchedArticle], dedup: DedupConfig

@@ -37,6 +37,7 @@ class StoreReport:
     duplicates: int = 0  # already stored: same entry key in the feed, or same canonical URL
     near_duplicates: int = 0  # stored, and linked to an earlier original
     mentions: int = 0
+    error: str | None = None  # the feed's articles could not be stored (none of them were)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class FeedSave:
     state: FeedState
     status: int | None
     items: Sequence[MatchedArticle] = ()
+    # The state to save instead when the database refuses the feed's articles (a constraint or
+    # a value it cannot hold): the fetch counts as failed and the validators stay as they were,
+    # so the feed backs off and is fetched again. None: such an error fails the whole group.
+    failed_state: FeedState | None = None
 
 
 def state_values(state: FeedState) -> dict[str, object]:

@@ -55,7 +55,7 @@ def test_a_group_saves_every_feeds_articles_and_state(storage: Storage) -> None:
     assert _articles(storage) == 2
 
 
-def test_a_failure_in_a_group_keeps_none_of_it_and_a_rerun_repairs(storage: Storage) -> None:
+def test_a_failure_without_a_failed_state_keeps_none_of_the_group(storage: Storage) -> None:
     storage.sync_feeds(FEEDS, NOW)
     broken = _item(2, "no-such-feed")  # its feed_id breaks the foreign key
     good = FeedSave(_state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn")])
@@ -71,3 +71,26 @@ def test_a_failure_in_a_group_keeps_none_of_it_and_a_rerun_repairs(storage: Stor
     assert [r.new for r in storage.save_feeds([good], NOW, DedupConfig())] == [1]
     assert [r.duplicates for r in storage.save_feeds([good], NOW, DedupConfig())] == [1]
     assert _articles(storage) == 1
+
+
+def _refused(feed: Feed, etag: str) -> FeedSave:
+    """A feed whose article the database refuses (its feed_id breaks the foreign key)."""
+    failed = FeedState(feed.id, feed.url, consecutive_errors=1, next_attempt_at=NOW, last_error="x")
+    return FeedSave(_state(feed, etag), 200, [_item(2, "no-such-feed")], failed)
+
+
+def test_a_feed_whose_articles_are_refused_fails_alone(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    good = FeedSave(_state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn"), _item(1, "dawn")])
+
+    reports = storage.save_feeds([_refused(FEEDS[1], '"t1"'), good], NOW, DedupConfig())
+
+    assert [r.new for r in reports] == [0, 2]
+    assert reports[1].error is None
+    assert reports[0].error is not None and "could not be stored" in reports[0].error
+    states = {s.feed_id: s for s in storage.feed_states()}
+    assert states["dawn"].etag == '"d1"' and states["dawn"].consecutive_errors == 0
+    tolo = states["tolo"]
+    assert tolo.etag is None and tolo.consecutive_errors == 1  # fetched again, after a pause
+    assert tolo.last_error == reports[0].error
+    assert _articles(storage) == 2  # the refused feed's savepoint took nothing else with it

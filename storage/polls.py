@@ -137,10 +137,7 @@ def store_articles(
         else:  # only originals can be linked to (duplicate_of is NULL)
             batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
         new += 1
-        if item.search_words is None:
-            indexed.append((article_id, a.title, a.text, a.published_at))
-        else:
-            indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
+        indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
         mention_rows += (
             {
                 "article_id": article_id,
@@ -260,17 +257,10 @@ def _band_holders_query(bands: int) -> Select[int, int, int]:
 _KEYS_PER_QUERY = 500
 
 
-def _candidate_originals(
+def _band_holders(
     conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
-) -> list[list[tuple[dt.datetime, int, str]]]:
-    """For each item, the stored originals (publication time, id, text) worth the exact check:
-    within :data:`NEAR_WINDOW` of it, sharing at least ``dedup.min_shared_bands`` of its band
-    keys (all of them when it has fewer), the :data:`MAX_NEAR_CANDIDATES` sharing most (then
-    oldest, then lowest id).
-
-    Read for all the items at once, before any of them is stored: their own band keys go in
-    after them, so the table shows only articles stored before this call.
-    """
+) -> dict[tuple[int, int], list[int]]:
+    """The stored articles holding each of the items' band keys."""
     holders: dict[tuple[int, int], list[int]] = defaultdict(list)
     per_query = max(1, _KEYS_PER_QUERY // max(1, dedup.bands))
     for start in range(0, len(items), per_query):
@@ -287,6 +277,21 @@ def _candidate_originals(
         query = _band_holders_query(len(bands))
         for article_id, band, key in conn.execute(query, params):
             holders[(band, key)].append(article_id)
+    return holders
+
+
+def _candidate_originals(
+    conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
+) -> list[list[tuple[dt.datetime, int, str]]]:
+    """For each item, the stored originals (publication time, id, text) worth the exact check:
+    within :data:`NEAR_WINDOW` of it, sharing at least ``dedup.min_shared_bands`` of its band
+    keys (all of them when it has fewer), the :data:`MAX_NEAR_CANDIDATES` sharing most (then
+    oldest, then lowest id).
+
+    Read for all the items at once, before any of them is stored: their own band keys go in
+    after them, so the table shows only articles stored before this call.
+    """
+    holders = _band_holders(conn, items, dedup)
     shared_by_item: list[Counter[int]] = []
     for item in items:
         shared = Counter(a for k in item.band_keys for a in holders.get(k, ()))

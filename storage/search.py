@@ -115,8 +115,8 @@ def index_values(
     }
 
 
-# Article id, title, text, publication time, and the search words when already made.
-IndexRow = tuple[int, str, str, dt.datetime] | tuple[int, str, str, dt.datetime, tuple[str, str]]
+# Article id, title, text, publication time, and its search words if already made.
+IndexRow = tuple[int, str, str, dt.datetime, tuple[str, str] | None]
 
 
 def index_rows(conn: Connection, rows: Iterable[IndexRow]) -> int:
@@ -125,8 +125,8 @@ def index_rows(conn: Connection, rows: Iterable[IndexRow]) -> int:
     statement = _PG_INSERT if dialect == "postgresql" else _SQLITE_INSERT
     done = 0
     batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(index_values(*row[:4], dialect, *row[4:]))
+    for article_id, title, text_, published_at, made in rows:
+        batch.append(index_values(article_id, title, text_, published_at, dialect, made))
         if len(batch) >= _BATCH:
             conn.execute(statement, batch)
             done += len(batch)
@@ -161,7 +161,7 @@ def rebuild_index(
         ).all()
         if not rows:
             break
-        done += index_rows(conn, ((r.id, r.title, r.text, r.published_at) for r in rows))
+        done += index_rows(conn, ((r.id, r.title, r.text, r.published_at, None) for r in rows))
         last = rows[-1].id
         if progress is not None:
             progress(done)

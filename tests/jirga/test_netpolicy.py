@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 
 import httpcore
@@ -17,6 +18,7 @@ from jirga.netpolicy import (
     GuardedBackend,
     check_addresses,
     deadline_scope,
+    default_ssl_context,
     is_public_address,
     refusal_reason,
     resolve,
@@ -264,6 +266,23 @@ def test_tls_verifies_the_hostname_while_connecting_to_the_checked_address(tls_s
             # The certificate names localhost only: reaching the same IP by number must fail.
             with pytest.raises(httpx.ConnectError, match="certificate"):
                 client.get(f"https://127.0.0.1:{tls_server.port}/static")
+    finally:
+        backend.close()
+
+
+def test_transports_share_one_verifying_tls_context():
+    backend = GuardedBackend()
+    limits = httpx.Limits(max_connections=2)
+    try:
+        first, second = backend.transport(limits), backend.transport(limits)
+        context = default_ssl_context()
+        assert first._pool._ssl_context is context
+        assert second._pool._ssl_context is context
+        # The shared context still checks certificates and names.
+        assert context.verify_mode is ssl.CERT_REQUIRED
+        assert context.check_hostname
+        first.close()
+        second.close()
     finally:
         backend.close()
 

@@ -63,6 +63,10 @@ def is_transient(exc: SQLAlchemyError) -> bool:
     return False
 
 
+class _Refused(Exception):
+    """The database refused a feed's articles in a group saved without savepoints."""
+
+
 def _first_line(exc: SQLAlchemyError) -> str:
     """The driver's message without SQLAlchemy's multi-line statement dump."""
     orig = getattr(exc, "orig", None)
@@ -272,15 +276,32 @@ class Storage:
         transaction: a poll saves its feeds in groups, because a commit (and, on SQLite, the
         search index's flush at each commit) costs more than a typical feed's rows. A feed whose
         articles the database refuses (an integrity or data error) and that has a
-        ``failed_state`` loses only its own articles: its savepoint is rolled back, the failed
-        state is saved with the error, and its report carries it. Any other error fails the
+        ``failed_state`` loses only its own articles: the group is then saved again with each
+        feed in a savepoint, that feed's savepoint is rolled back, the failed state is saved
+        with the error, and its report carries it. Any other error fails the
         whole group, of which nothing is saved; a feed whose state is not saved is simply
         fetched again next time, and what it had stored is skipped as already there."""
+        try:
+            return self._save_group(saves, now, dedup, isolate=False)
+        except _Refused:
+            # Nothing of the group was kept. Saved again with each feed in a savepoint of its
+            # own, only the refused feeds lose their articles. Savepoints are not taken at the
+            # first try because they cost more than a typical feed's rows.
+            return self._save_group(saves, now, dedup, isolate=True)
+
+    def _save_group(
+        self,
+        saves: Sequence[polls.FeedSave],
+        now: dt.datetime,
+        dedup: DedupConfig,
+        *,
+        isolate: bool,
+    ) -> list[polls.StoreReport]:
         with self._tx() as conn:
             reports: list[polls.StoreReport] = []
             states: list[tuple[FeedState, int | None]] = []
             for save in saves:
-                report, state = self._save_feed(conn, save, dedup)
+                report, state = self._save_feed(conn, save, dedup, isolate=isolate)
                 reports.append(report)
                 states.append((state, save.status))
             polls.write_states(conn, states, now)
@@ -288,10 +309,15 @@ class Storage:
 
     @staticmethod
     def _save_feed(
-        conn: Connection, save: polls.FeedSave, dedup: DedupConfig
+        conn: Connection, save: polls.FeedSave, dedup: DedupConfig, *, isolate: bool
     ) -> tuple[polls.StoreReport, FeedState]:
         if save.failed_state is None or not save.items:
             return polls.store_articles(conn, save.items, dedup), save.state
+        if not isolate:
+            try:
+                return polls.store_articles(conn, save.items, dedup), save.state
+            except (IntegrityError, DataError) as exc:
+                raise _Refused from exc
         try:
             with conn.begin_nested():
                 return polls.store_articles(conn, save.items, dedup), save.state

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from jirga.dedup import DedupConfig, best_match
 from jirga.types import Article, FeedState, MatchedArticle
@@ -120,7 +120,7 @@ def store_articles(
     ids = _insert_articles(conn, items)
     new = dups = near = 0
     mention_rows: list[dict[str, object]] = []
-    band_rows: list[dict[str, object]] = []
+    band_rows: list[tuple[int, int, int]] = []
     indexed: list[search.IndexRow] = []
     links: list[dict[str, object]] = []
     # The originals stored so far from ``items``: their band keys are not in the table yet.
@@ -149,18 +149,31 @@ def store_articles(
             }
             for m in item.mentions
         )
-        band_rows += (
-            {"article_id": article_id, "band": b, "band_key": k} for b, k in item.band_keys
-        )
+        band_rows += ((article_id, b, k) for b, k in item.band_keys)
     if links:
         conn.execute(_link_update(), links)
     search.index_rows(conn, indexed)
     if mention_rows:
         conn.execute(insert_ignore(conn, MentionRow), mention_rows)
     if band_rows:
-        conn.execute(insert_ignore(conn, ArticleBandRow), band_rows)
+        _insert_band_rows(conn, band_rows)
     mentions = len(mention_rows)
     return StoreReport(new=new, duplicates=dups, near_duplicates=near, mentions=mentions)
+
+
+def _insert_band_rows(conn: Connection, rows: Sequence[tuple[int, int, int]]) -> None:
+    """Insert ``(article_id, band, band_key)`` rows of articles inserted in this transaction.
+
+    They are about 30 for every article, so per-row work matters: the rows go to the driver as
+    they are, skipping SQLAlchemy's per-row parameter processing, which cost more than the
+    inserts themselves. No conflict is possible: every article id is new, and each of its bands
+    comes once.
+    """
+    mark = _placeholder(conn)
+    table = ArticleBandRow.__tablename__
+    # Only a constant table name and parameter markers are formatted in: every value is bound.
+    statement = f"INSERT INTO {table} (article_id, band, band_key) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
+    conn.exec_driver_sql(statement, list(rows))
 
 
 @dataclass(frozen=True)
@@ -230,39 +243,31 @@ def _link_update() -> Any:
     )
 
 
-@functools.cache
-def _band_holders_query(bands: int) -> Select[int, int, int]:
-    """The articles holding any of the given keys in ``bands`` bands, built once per number of
-    bands with bound parameters (``b0``, ``k0``, ...; each ``k`` a list): building it from the
-    keys themselves cost more than running it.
-
-    Only article_bands, by an OR of (band = ? AND key IN (...)), which SQLite answers from the
-    (band, band_key) index: joined to articles, it would rather walk all of those by their date
-    or duplicate_of index. A row-value IN would scan the table.
-    """
-    return select(ArticleBandRow.article_id, ArticleBandRow.band, ArticleBandRow.band_key).where(
-        or_(
-            *(
-                and_(
-                    ArticleBandRow.band == bindparam(f"b{i}"),
-                    ArticleBandRow.band_key.in_(bindparam(f"k{i}", expanding=True)),
-                )
-                for i in range(bands)
-            )
-        )
-    )
-
-
 # Band keys per candidate query: each is a bound parameter, and drivers cap those per statement.
 _KEYS_PER_QUERY = 500
+
+
+def _placeholder(conn: Connection) -> str:
+    """The driver's positional parameter marker, for statements sent to it as they are."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _band_holders(
     conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
 ) -> dict[tuple[int, int], list[int]]:
-    """The stored articles holding each of the items' band keys."""
+    """The stored articles holding each of the items' band keys.
+
+    One statement per :data:`_KEYS_PER_QUERY` keys, on article_bands alone, by an OR of
+    ``(band = n AND band_key IN (...))``, which SQLite answers from the (band, band_key) index:
+    joined to articles, it would rather walk all of those by their date or duplicate_of index,
+    and a row-value IN would scan the table. The text goes to the driver as it is (the band
+    numbers are integers written in, the keys bound): SQLAlchemy's expansion of the IN lists
+    cost more than running the query.
+    """
     holders: dict[tuple[int, int], list[int]] = defaultdict(list)
     per_query = max(1, _KEYS_PER_QUERY // max(1, dedup.bands))
+    mark = _placeholder(conn)
+    table = ArticleBandRow.__tablename__
     for start in range(0, len(items), per_query):
         by_band: dict[int, set[int]] = defaultdict(set)
         for item in items[start : start + per_query]:
@@ -270,12 +275,15 @@ def _band_holders(
                 by_band[band].add(key)
         if not by_band:
             continue
-        bands = sorted(by_band)
-        params: dict[str, object] = {}
-        for i, band in enumerate(bands):
-            params[f"b{i}"], params[f"k{i}"] = band, sorted(by_band[band])
-        query = _band_holders_query(len(bands))
-        for article_id, band, key in conn.execute(query, params):
+        clauses, params = [], []
+        for band in sorted(by_band):
+            keys = sorted(by_band[band])
+            markers = ", ".join([mark] * len(keys))
+            clauses.append(f"(band = {int(band)} AND band_key IN ({markers}))")
+            params += keys
+        # Formatted in: a constant table name, band numbers (ints) and markers; keys are bound.
+        query = f"SELECT article_id, band, band_key FROM {table} WHERE {' OR '.join(clauses)}"  # noqa: S608
+        for article_id, band, key in conn.exec_driver_sql(query, tuple(params)):
             holders[(band, key)].append(article_id)
     return holders
 

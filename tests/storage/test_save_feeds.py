@@ -94,3 +94,37 @@ def test_a_feed_whose_articles_are_refused_fails_alone(storage: Storage) -> None
     assert tolo.etag is None and tolo.consecutive_errors == 1  # fetched again, after a pause
     assert tolo.last_error == reports[0].error
     assert _articles(storage) == 2  # the refused feed's savepoint took nothing else with it
+
+
+def _statements(storage: Storage) -> list[str]:
+    """The SQL the storage's engine sends from now on."""
+    sent: list[str] = []
+    sa.event.listen(
+        storage.engine, "before_cursor_execute", lambda *args: sent.append(args[2].upper())
+    )
+    return sent
+
+
+def test_a_group_is_saved_without_savepoints_until_a_feed_is_refused(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    first = FeedSave(
+        _state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn")], _refused(FEEDS[0], "").failed_state
+    )
+    second = FeedSave(
+        _state(FEEDS[1], '"t1"'), 200, [_item(1, "tolo")], _refused(FEEDS[1], "").failed_state
+    )
+    sent = _statements(storage)
+
+    assert [r.new for r in storage.save_feeds([first, second], NOW, DedupConfig())] == [1, 1]
+    assert not [s for s in sent if s.startswith("SAVEPOINT")]
+
+    sent.clear()
+    later = FeedSave(_state(FEEDS[0], '"d2"'), 200, [_item(3, "dawn")])
+    reports = storage.save_feeds([later, _refused(FEEDS[1], '"t2"')], NOW, DedupConfig())
+
+    # The first try kept nothing; the second saved each feed in a savepoint of its own.
+    assert [r.new for r in reports] == [1, 0] and reports[1].error is not None
+    assert len([s for s in sent if s.startswith("SAVEPOINT")]) == 1  # the refused feed's
+    assert _articles(storage) == 3
+    states = {s.feed_id: s for s in storage.feed_states()}
+    assert states["dawn"].etag == '"d2"' and states["tolo"].consecutive_errors == 1

@@ -345,6 +345,37 @@ def test_fetch_many_respects_the_global_limit(feed_server, make_fetcher):
     assert feed_server.log.peak["one"] == 1
 
 
+def test_fetch_many_stops_taking_feeds_when_the_caller_stops(feed_server, make_fetcher):
+    fetcher = make_fetcher(concurrency=2, per_host=2)
+    states = [FeedState(f"f{i}", feed_server.url(f"/static?i={i}")) for i in range(20)]
+
+    for _ in fetcher.fetch_many(states, NOW):
+        break
+    fetcher.close()  # waits for the fetches under way
+
+    assert 1 <= len(feed_server.log.paths()) <= 3  # the one seen, and at most two under way
+
+
+def test_fetch_many_passes_on_a_bug_in_a_fetch(feed_server, make_fetcher, monkeypatch):
+    fetcher = make_fetcher(concurrency=2)
+    real = fetcher.fetch
+
+    def fetch(state: FeedState, now: dt.datetime):
+        if state.feed_id == "f3":
+            raise RuntimeError("a bug, not a feed's problem")
+        return real(state, now)
+
+    monkeypatch.setattr(fetcher, "fetch", fetch)
+    states = [FeedState(f"f{i}", feed_server.url(f"/static?i={i}")) for i in range(6)]
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        list(fetcher.fetch_many(states, NOW))
+
+
+def test_fetch_many_of_nothing_yields_nothing(make_fetcher):
+    assert list(make_fetcher().fetch_many([], NOW)) == []
+
+
 def test_naive_now_is_a_programming_error(make_fetcher):
     with pytest.raises(ValueError, match="timezone-aware"):
         make_fetcher().fetch(state("http://127.0.0.1/"), dt.datetime(2024, 5, 6))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import socket
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -354,6 +355,20 @@ def test_fetch_many_stops_taking_feeds_when_the_caller_stops(feed_server, make_f
     fetcher.close()  # waits for the fetches under way
 
     assert 1 <= len(feed_server.log.paths()) <= 3  # the one seen, and at most two under way
+
+
+def test_fetch_many_fetches_at_most_concurrency_feeds_ahead_of_the_caller(
+    feed_server, make_fetcher
+):
+    fetcher = make_fetcher(concurrency=2, per_host=2)
+    states = [FeedState(f"f{i}", feed_server.url(f"/static?i={i}")) for i in range(10)]
+    results = fetcher.fetch_many(states, NOW)
+
+    next(results)  # held, as a busy parser holds a body
+    time.sleep(0.5)  # time enough to fetch every other feed, were nothing holding the workers
+
+    assert len(feed_server.log.paths()) == 2
+    assert len([next(results) for _ in range(9)]) == 9  # the rest when asked for
 
 
 def test_fetch_many_passes_on_a_bug_in_a_fetch(feed_server, make_fetcher, monkeypatch):

@@ -284,9 +284,10 @@ class Storage:
         try:
             return self._save_group(saves, now, dedup, isolate=False)
         except _Refused:
-            # Nothing of the group was kept. Saved again with each feed in a savepoint of its
-            # own, only the refused feeds lose their articles. Savepoints are not taken at the
-            # first try because they cost more than a typical feed's rows.
+            # Nothing of the group was kept. Saved again feed by feed, each in a savepoint of
+            # its own, only the refused feeds lose their articles. The first try stores the
+            # whole group's articles at once: per-feed statements and savepoints cost more than
+            # a typical feed's rows.
             return self._save_group(saves, now, dedup, isolate=True)
 
     def _save_group(
@@ -298,26 +299,32 @@ class Storage:
         isolate: bool,
     ) -> list[polls.StoreReport]:
         with self._tx() as conn:
-            reports: list[polls.StoreReport] = []
-            states: list[tuple[FeedState, int | None]] = []
-            for save in saves:
-                report, state = self._save_feed(conn, save, dedup, isolate=isolate)
-                reports.append(report)
-                states.append((state, save.status))
+            if isolate:
+                done = [self._save_feed(conn, save, dedup) for save in saves]
+                reports = [report for report, _ in done]
+                states = [
+                    (state, save.status) for (_, state), save in zip(done, saves, strict=True)
+                ]
+            else:
+                # Every feed's articles in one go: a few statements for the whole group.
+                try:
+                    reports = polls.store_article_groups(conn, [s.items for s in saves], dedup)
+                except (IntegrityError, DataError) as exc:
+                    if any(s.failed_state is not None and s.items for s in saves):
+                        raise _Refused from exc
+                    raise
+                states = [(save.state, save.status) for save in saves]
             polls.write_states(conn, states, now)
         return reports
 
     @staticmethod
     def _save_feed(
-        conn: Connection, save: polls.FeedSave, dedup: DedupConfig, *, isolate: bool
+        conn: Connection, save: polls.FeedSave, dedup: DedupConfig
     ) -> tuple[polls.StoreReport, FeedState]:
+        """One feed of a group saved again after a refusal: in a savepoint of its own, when it
+        has a state to fall back to."""
         if save.failed_state is None or not save.items:
             return polls.store_articles(conn, save.items, dedup), save.state
-        if not isolate:
-            try:
-                return polls.store_articles(conn, save.items, dedup), save.state
-            except (IntegrityError, DataError) as exc:
-                raise _Refused from exc
         try:
             with conn.begin_nested():
                 return polls.store_articles(conn, save.items, dedup), save.state

@@ -108,35 +108,47 @@ def write_states(
 def store_articles(
     conn: Connection, items: Sequence[MatchedArticle], dedup: DedupConfig
 ) -> StoreReport:
-    """Insert matching articles with their mentions and band keys; existing ones are skipped.
+    """Insert matching articles with their mentions and band keys; existing ones are skipped."""
+    return store_article_groups(conn, [items], dedup)[0]
+
+
+def store_article_groups(
+    conn: Connection, groups: Sequence[Sequence[MatchedArticle]], dedup: DedupConfig
+) -> list[StoreReport]:
+    """:func:`store_articles` for several feeds' articles at once, with a report for each group.
 
     A handful of statements whatever the number of articles: the candidate originals of all of
     them are read first, the articles go in with one multi-row INSERT, and the few found to be
-    near-copies are then linked to their originals, which may be earlier articles of ``items``.
+    near-copies are then linked to their originals, which may be earlier articles of the same
+    call (of the same group or an earlier one).
     """
+    items = [item for group in groups for item in group]
+    owners = [n for n, group in enumerate(groups) for _ in group]
+    counts = [Counter[str]() for _ in groups]
     if not items:
-        return StoreReport()
+        return [StoreReport() for _ in groups]
     candidates = _candidate_originals(conn, items, dedup)
     ids = _insert_articles(conn, items)
-    new = dups = near = 0
     mention_rows: list[dict[str, object]] = []
     band_rows: list[tuple[int, int, int]] = []
     indexed: list[search.IndexRow] = []
     links: list[dict[str, object]] = []
     # The originals stored so far from ``items``: their band keys are not in the table yet.
     batch: list[_Stored] = []
-    for item, article_id, stored in zip(items, ids, candidates, strict=True):
+    for item, owner, article_id, stored in zip(items, owners, ids, candidates, strict=True):
+        count = counts[owner]
         if article_id is None:
-            dups += 1
+            count["duplicates"] += 1
             continue
         a = item.article
         original = _near_original(a.text, a.published_at, item.band_keys, dedup, stored, batch)
         if original is not None:
-            near += 1
+            count["near_duplicates"] += 1
             links.append({"v_id": article_id, "v_of": original[0], "v_sim": original[1]})
         else:  # only originals can be linked to (duplicate_of is NULL)
             batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
-        new += 1
+        count["new"] += 1
+        count["mentions"] += len(item.mentions)
         indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
         mention_rows += (
             {
@@ -157,8 +169,15 @@ def store_articles(
         conn.execute(insert_ignore(conn, MentionRow), mention_rows)
     if band_rows:
         _insert_band_rows(conn, band_rows)
-    mentions = len(mention_rows)
-    return StoreReport(new=new, duplicates=dups, near_duplicates=near, mentions=mentions)
+    return [
+        StoreReport(
+            new=c["new"],
+            duplicates=c["duplicates"],
+            near_duplicates=c["near_duplicates"],
+            mentions=c["mentions"],
+        )
+        for c in counts
+    ]
 
 
 def _insert_band_rows(conn: Connection, rows: Sequence[tuple[int, int, int]]) -> None:

@@ -155,3 +155,28 @@ def test_many_articles_in_one_call_are_linked_as_one_at_a_time_would_be(
     links = _links(storage)
     assert all(links[f"c{i}"] == f"o{i}" for i in range(30))
     assert all(links[f"o{i}"] is None for i in range(30))
+
+
+def test_a_group_of_feeds_stored_at_once_reports_each_feed(storage: Storage) -> None:
+    from storage import polls
+
+    one = _story(11)
+    first = [_item("a", one, T), _item("b", _story(12), T)]
+    second = [
+        _item("c", _edited(one), T + dt.timedelta(hours=2), "tolo"),  # copies a, one group up
+        dataclasses.replace(  # the canonical URL of b: the same article, already in
+            _item("d", _story(13), T, "tolo"),
+            article=dataclasses.replace(
+                _item("d", _story(13), T, "tolo").article, canonical_url="https://dawn.example/b"
+            ),
+        ),
+    ]
+    with storage.engine.begin() as conn:
+        reports = polls.store_article_groups(conn, [first, [], second], CONFIG)
+
+    assert [(r.new, r.near_duplicates, r.duplicates, r.mentions) for r in reports] == [
+        (2, 0, 0, 2 * len(first[0].mentions)),
+        (0, 0, 0, 0),
+        (1, 1, 1, len(second[0].mentions)),
+    ]
+    assert _links(storage) == {"a": None, "b": None, "c": "a"}

@@ -2,13 +2,15 @@
 
 Parsing is most of a poll's CPU, and one hostile document must not take the run down. So each
 worker is its own process (``os.cpu_count()`` of them by default) with ``RLIMIT_AS`` set, and the
-parent gives each one a single document at a time over a pipe. What a worker does with a
+parent gives each one a single document at a time over a pipe (with, when it fits the pipe's
+buffer, the next one sent ahead, so that the worker never waits for the parent between two
+documents; it reads that one only once the first is done). What a worker does with a
 document is a *job*: a picklable factory, called once in each worker, returns the function
 applied to every payload (so expensive set-up, such as building the matcher, happens once per
 process). Because the parent knows exactly
-which document each worker holds, a timeout, a ``MemoryError`` or a crash (segfault, OOM kill) is
+which document each worker is on, a timeout, a ``MemoryError`` or a crash (segfault, OOM kill) is
 charged to that one document: its ``ParsedFeed`` carries the ``error``, that worker alone is
-replaced, and the other documents carry on. (A ``ProcessPoolExecutor`` cannot do that: a dead
+replaced, a document sent ahead to it goes to another, and the other documents carry on. (A ``ProcessPoolExecutor`` cannot do that: a dead
 worker breaks every pending future, and it cannot say which document killed it.)
 
 Workers start with the ``forkserver`` method where it exists, else ``spawn``. Plain ``fork`` would
@@ -23,15 +25,20 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import types
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Generic, Self, TypeVar
 
 from jirga.errors import ParseError
@@ -49,6 +56,7 @@ R = TypeVar("R")  # what a job returns
 JobFactory = Callable[[], Callable[[Any], Any]]
 _GIB = 1 << 30
 _START_TIMEOUT = 60.0  # seconds a new worker may take to import the parser and report ready
+_AHEAD_BUFFER = 1 << 20  # send buffer asked for on each worker's pipe (the system may give less)
 
 
 def _misbehave(behaviour: str | None, memory_limit: int | None) -> None:
@@ -110,11 +118,45 @@ def _main_imports() -> list[str]:
     return sorted(n for n in names if n in sys.modules)
 
 
+@dataclass
+class _Task(Generic[K]):
+    """A document on its way to a worker: its key, the message that carries it, and once the
+    worker is on it, when it must be done."""
+
+    key: K
+    message: bytes
+    deadline: float = math.inf
+
+
+def _message(payload: Any, behaviour: str | None) -> bytes:
+    """What ``Connection.send`` would write for a payload, made here so that its size is known
+    before it is sent."""
+    return bytes(ForkingPickler.dumps((payload, behaviour)))
+
+
+def _ahead_bytes(conn: Connection) -> int:
+    """The largest message that can be sent ahead on ``conn`` without ever blocking: a quarter
+    of its send buffer (raised to 1 MiB where the system allows), or 0 where that cannot be
+    read. A worker reads one message at a time, so the buffer is empty when one is sent ahead."""
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except (OSError, ValueError):  # not a socket (Windows pipes)
+        return 0
+    with sock:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _AHEAD_BUFFER)
+        try:
+            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) // 4
+        except OSError:
+            return 0
+
+
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
     def __init__(self, context: Any, memory_limit: int | None, factory: JobFactory) -> None:
         self.conn, child = context.Pipe()
+        self.ahead_bytes = _ahead_bytes(self.conn)
         self.process = context.Process(
             target=_worker_main,
             args=(child, memory_limit, factory),
@@ -270,61 +312,145 @@ class WorkerPool(Generic[P, R]):
     def _run(
         self, items: Iterator[tuple[K, P]], behaviours: Mapping[K, str]
     ) -> Iterator[tuple[K, R]]:
-        busy: dict[_Worker, tuple[K, float]] = {}
+        # Each busy worker's documents, in the order it reads them: the first is the one it is
+        # working on (with its deadline), a second is one sent ahead (see _send_ahead).
+        busy: dict[_Worker, deque[_Task[K]]] = {}
+        retry: deque[_Task[K]] = deque()  # sent ahead to a worker that then died or overran
         exhausted = False
         settled: list[tuple[K, R]] = []
+        waiting: _Task[K] | None = None  # taken from items, too big to send ahead
         try:
             while True:
-                while not exhausted and len(busy) < self.workers:
-                    item = next(items, None)
-                    if item is None:
+                while len(busy) < self.workers:
+                    task = self._next_task(retry, waiting, items, behaviours, exhausted)
+                    if task is None:
                         exhausted = True
                         break
-                    key, payload = item
+                    if task is waiting:
+                        waiting = None
                     if not self._idle:
                         # Every missing worker at once: they build their jobs side by side.
                         self._idle = self._start(self.workers - len(busy))
                     worker = self._idle.pop()
                     try:
-                        worker.conn.send((payload, behaviours.get(key)))
+                        worker.conn.send_bytes(task.message)
                     except OSError:  # it died while idle, or gave up receiving this payload
-                        settled.append((key, self._failed(worker, self._last_words(worker))))
+                        settled.append((task.key, self._failed(worker, self._last_words(worker))))
                         continue
-                    busy[worker] = (key, time.monotonic() + self.time_limit)
+                    task.deadline = time.monotonic() + self.time_limit
+                    busy[worker] = deque([task])
+                if not exhausted and waiting is None:
+                    waiting, exhausted = self._send_ahead(busy, retry, items, behaviours)
                 # Results are handed out only once every free worker has its next document:
                 # the caller's time with them (storing a feed) then overlaps the workers' own.
                 yield from settled
                 if not busy:
-                    return
-                settled = list(self._collect(busy))
+                    if waiting is None and not retry:
+                        return
+                    settled = []
+                    continue
+                settled = list(self._collect(busy, retry))
         finally:
             # Abandoned mid-way (the caller stopped iterating): results still in flight must not
             # be read by the next call as if they were its own.
             for worker in busy:
                 worker.stop()
 
-    def _collect(self, busy: dict[_Worker, tuple[K, float]]) -> Iterator[tuple[K, R]]:
-        """Wait until some worker finishes, dies or overruns; yield what that settles."""
-        timeout = max(0.0, min(deadline for _, deadline in busy.values()) - time.monotonic())
+    def _next_task(
+        self,
+        retry: deque[_Task[K]],
+        waiting: _Task[K] | None,
+        items: Iterator[tuple[K, P]],
+        behaviours: Mapping[K, str],
+        exhausted: bool,
+    ) -> _Task[K] | None:
+        """The next document for an idle worker: one to retry, the one waiting, or a new one."""
+        if retry:
+            return retry.popleft()
+        if waiting is not None:
+            return waiting
+        if exhausted:
+            return None
+        item = next(items, None)
+        if item is None:
+            return None
+        key, payload = item
+        return _Task(key, _message(payload, behaviours.get(key)))
+
+    def _send_ahead(
+        self,
+        busy: dict[_Worker, deque[_Task[K]]],
+        retry: deque[_Task[K]],
+        items: Iterator[tuple[K, P]],
+        behaviours: Mapping[K, str],
+    ) -> tuple[_Task[K] | None, bool]:
+        """Give each busy worker its next document before it finishes the current one, so that
+        it starts on it at once instead of waiting for this thread (which shares its GIL with
+        the fetchers and the saver) to notice and answer. Only a message that fits the pipe's
+        buffer goes ahead, so that sending it never blocks; the first that does not waits for
+        an idle worker. Returns that waiting task, if any, and whether ``items`` ran out."""
+        for worker, tasks in busy.items():
+            if len(tasks) != 1:
+                continue
+            if retry:
+                task = retry.popleft()
+            else:
+                item = next(items, None)
+                if item is None:
+                    return None, True
+                key, payload = item
+                task = _Task(key, _message(payload, behaviours.get(key)))
+            if len(task.message) > worker.ahead_bytes:
+                return task, False
+            try:
+                worker.conn.send_bytes(task.message)
+            except OSError:  # the worker just died: its current document will say so
+                retry.append(task)
+                continue
+            tasks.append(task)
+        return None, False
+
+    def _collect(
+        self, busy: dict[_Worker, deque[_Task[K]]], retry: deque[_Task[K]]
+    ) -> Iterator[tuple[K, R]]:
+        """Wait until some worker finishes, dies or overruns; yield what that settles.
+
+        A document sent ahead to a worker that dies or overruns was never started: it goes to
+        ``retry``, for another worker."""
+        deadlines = [tasks[0].deadline for tasks in busy.values()]
+        timeout = max(0.0, min(deadlines) - time.monotonic())
         ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
         now = time.monotonic()
-        for worker, (key, deadline) in list(busy.items()):
+        for worker, tasks in list(busy.items()):
+            current = tasks[0]
             if worker.conn in ready or worker.process.sentinel in ready or worker.conn.poll(0):
-                del busy[worker]
                 try:
                     result, keep_going = worker.conn.recv()
                 except (EOFError, OSError):
-                    yield key, self._failed(worker, "")
+                    del busy[worker]
+                    retry.extend(list(tasks)[1:])
+                    yield current.key, self._failed(worker, "")
                     continue
-                if keep_going:
-                    self._idle.append(worker)
-                    yield key, result
-                else:  # the worker ran out of memory; ``result`` is the reason
+                tasks.popleft()
+                if not keep_going:  # the worker ran out of memory; ``result`` is the reason
+                    del busy[worker]
+                    retry.extend(tasks)
                     worker.stop()
-                    yield key, self.failure(str(result))
-            elif now >= deadline:
+                    yield current.key, self.failure(str(result))
+                    continue
+                if tasks:  # it has started on the one sent ahead
+                    tasks[0].deadline = time.monotonic() + self.time_limit
+                else:
+                    del busy[worker]
+                    self._idle.append(worker)
+                yield current.key, result
+            elif now >= current.deadline:
                 del busy[worker]
-                yield key, self._failed(worker, f"it took longer than {self.time_limit:g} s")
+                retry.extend(list(tasks)[1:])
+                yield (
+                    current.key,
+                    self._failed(worker, f"it took longer than {self.time_limit:g} s"),
+                )
 
     @staticmethod
     def _last_words(worker: _Worker) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -111,7 +114,8 @@ def test_items_are_taken_only_as_workers_free_up(pool):
 
     results = pool.parse_many(items())
     next(results)
-    assert len(taken) <= pool.workers + 1
+    # Each worker holds the document it is on and one sent ahead, and one more may wait.
+    assert len(taken) <= 2 * pool.workers + 1
     rest = dict(results)
     assert len(rest) == 9
 
@@ -167,23 +171,63 @@ def test_spawn_start_method_works():
     assert "SIGSEGV" in crashed.error
 
 
-def test_a_free_worker_gets_its_next_document_before_the_caller_sees_the_last_result():
-    # The caller stores each result (the slow part of a poll's main thread): the worker must
-    # already be busy with the next document meanwhile, not wait for the caller.
-    taken: list[int] = []
+def _sent_when_seen(pool: ParserPool, count: int, monkeypatch) -> list[tuple[int, int]]:
+    """Each result's key, with how many documents had been sent to workers when it came out."""
+    sent: list[int] = []
+    real = Connection.send_bytes
 
-    def items() -> Iterator[tuple[int, bytes, None]]:
-        for i in range(3):
-            taken.append(i)
-            yield i, doc(f"feed{i}"), None
+    def send_bytes(self, *args, **kwargs):
+        sent.append(1)
+        return real(self, *args, **kwargs)
 
+    monkeypatch.setattr(Connection, "send_bytes", send_bytes)
+    seen = []
+    for key, parsed in pool.parse_many((i, doc(f"feed{i}"), None) for i in range(count)):
+        assert parsed.error is None
+        seen.append((key, len(sent)))
+    return seen
+
+
+def test_a_worker_has_its_next_document_before_it_finishes_the_current_one(monkeypatch):
+    # The caller stores each result (the slow part of a poll's main thread), and its thread
+    # shares a GIL with the fetchers: the worker must not wait for it to hand out more work.
     with ParserPool(1, time_limit=30.0) as one:
-        seen = []
-        for key, parsed in one.parse_many(items()):
-            assert parsed.error is None
-            seen.append((key, len(taken)))
+        seen = _sent_when_seen(one, 4, monkeypatch)
 
-    assert seen == [(0, 2), (1, 3), (2, 3)]
+    # 0 is sent, then 1 ahead of 0's result; once 0 is done, 2 goes ahead before 0 comes out.
+    assert seen == [(0, 3), (1, 4), (2, 4), (3, 4)]
+
+
+def test_a_document_too_big_for_the_pipe_is_not_sent_ahead(monkeypatch):
+    from jirga import workerpool
+
+    monkeypatch.setattr(workerpool, "_ahead_bytes", lambda conn: 0)
+    with ParserPool(1, time_limit=30.0) as one:
+        seen = _sent_when_seen(one, 4, monkeypatch)
+
+    # Each is sent only once the worker is free (still before the last result comes out).
+    assert seen == [(0, 2), (1, 3), (2, 4), (3, 4)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="buffer sizes differ")
+def test_documents_of_a_typical_feed_size_go_ahead_on_linux():
+    from jirga.workerpool import _ahead_bytes
+
+    parent, child = multiprocessing.Pipe()
+    with parent, child:
+        assert _ahead_bytes(parent) >= 48 * 1024
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("behaviour", ["crash", "hang", "oom"])
+def test_the_document_sent_ahead_to_a_worker_that_fails_goes_to_another(behaviour):
+    items = [(i, doc(f"feed{i}"), None) for i in range(3)]
+    with ParserPool(1, time_limit=3.0) as one:
+        results = dict(one.parse_many(items, _test_behaviour={0: behaviour}))
+
+    assert results[0].error is not None
+    for key in (1, 2):  # 1 was sent ahead to the worker that failed on 0
+        assert [e.title for e in results[key].entries] == [f"feed{key} {i}" for i in range(3)]
 
 
 def test_the_fork_server_preloads_what_the_main_script_imported(monkeypatch):

@@ -28,6 +28,7 @@ use to pick the article itself.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from urllib.parse import urljoin, urlsplit
@@ -155,6 +156,20 @@ def canonical_url(url: str) -> str | None:
     and tracking parameters removed; the other query parameters keep their order. None too
     when the result is longer than :data:`MAX_URL_CHARS`.
     """
+    # An article's link is canonicalised three times on its way to storage, and every entry's
+    # base is its feed's URL: remembered, the repeats cost nothing. Only URLs of a sane length
+    # are remembered, so a hostile feed cannot fill the cache with megabytes.
+    if len(url) <= MAX_URL_CHARS:
+        return _canonical_remembered(url)
+    return _canonical(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_remembered(url: str) -> str | None:
+    return _canonical(url)
+
+
+def _canonical(url: str) -> str | None:
     try:
         parts = urlsplit(_strip_link(url))
         port = parts.port

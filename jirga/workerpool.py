@@ -4,14 +4,14 @@ Parsing is most of a poll's CPU, and one hostile document must not take the run 
 worker is its own process (``os.cpu_count()`` of them by default) with ``RLIMIT_AS`` set, and the
 parent gives each one a single document at a time over a pipe (with, when it fits the pipe's
 buffer, the next one sent ahead, so that the worker never waits for the parent between two
-documents; it reads that one only once the first is done). What a worker does with a
-document is a *job*: a picklable factory, called once in each worker, returns the function
-applied to every payload (so expensive set-up, such as building the matcher, happens once per
-process). Because the parent knows exactly
-which document each worker is on, a timeout, a ``MemoryError`` or a crash (segfault, OOM kill) is
-charged to that one document: its ``ParsedFeed`` carries the ``error``, that worker alone is
-replaced, a document sent ahead to it goes to another, and the other documents carry on. (A ``ProcessPoolExecutor`` cannot do that: a dead
-worker breaks every pending future, and it cannot say which document killed it.)
+documents; it reads that one only once the first is done). What a worker does with a document
+is a *job*: a picklable factory, called once in each worker, returns the function applied to
+every payload (so expensive set-up, such as building the matcher, happens once per process).
+Because the parent knows exactly which document each worker is on, a timeout, a
+``MemoryError`` or a crash (segfault, OOM kill) is charged to that one document: its
+``ParsedFeed`` carries the ``error``, that worker alone is replaced, a document sent ahead to it
+goes to another, and the other documents carry on. (A ``ProcessPoolExecutor`` cannot do that: a
+dead worker breaks every pending future, and it cannot say which document killed it.)
 
 Workers start with the ``forkserver`` method where it exists, else ``spawn``. Plain ``fork`` would
 copy a parent that runs fetcher and Prefect threads, with whatever locks those hold at that

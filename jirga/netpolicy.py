@@ -16,6 +16,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -260,13 +261,22 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-@functools.cache
+_SSL_CONTEXT_LOCK = threading.Lock()
+
+
 def default_ssl_context() -> ssl.SSLContext:
     """httpx's TLS context (certifi's CAs, no environment overrides), built once per process.
 
     Loading the CA bundle costs about 30 ms, a noticeable share of a re-poll that finds nothing
-    new; a context is safe to share between threads and clients once configured.
+    new; a context is safe to share between threads and clients once configured. The lock
+    keeps fetch threads that all start at once from each building one.
     """
+    with _SSL_CONTEXT_LOCK:
+        return _ssl_context()
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 

@@ -3,6 +3,7 @@ the guarded backend connects to the very address it checked."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import socket
 import ssl
@@ -285,6 +286,29 @@ def test_transports_share_one_verifying_tls_context():
         second.close()
     finally:
         backend.close()
+
+
+def test_threads_asking_at_once_get_one_tls_context(monkeypatch):
+    from jirga import netpolicy
+
+    built = []
+    real = httpx.create_ssl_context
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        time.sleep(0.05)  # as slow as loading the CA bundle, so the threads overlap
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(netpolicy.httpx, "create_ssl_context", counting)
+    netpolicy._ssl_context.cache_clear()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            contexts = list(pool.map(lambda _: default_ssl_context(), range(8)))
+    finally:
+        netpolicy._ssl_context.cache_clear()  # the next caller builds a real one again
+
+    assert len(built) == 1
+    assert all(c is contexts[0] for c in contexts)
 
 
 def test_slow_dns_cannot_hold_a_fetch_past_its_deadline():

@@ -9,6 +9,7 @@ import threading
 import time
 import tracemalloc
 
+import httpx
 import pytest
 
 from jirga import __version__
@@ -344,6 +345,74 @@ def test_fetch_many_respects_the_global_limit(feed_server, make_fetcher):
 
     assert len(list(fetcher.fetch_many(states, NOW))) == 3
     assert feed_server.log.peak["one"] == 1
+
+
+def test_each_fetch_thread_keeps_its_connection_alive(feed_server, make_fetcher):
+    fetcher = make_fetcher(concurrency=3, per_host=3)
+    states = [FeedState(f"f{i}", feed_server.url(f"/static?i={i}")) for i in range(30)]
+
+    assert len(list(fetcher.fetch_many(states, NOW))) == 30
+
+    # A pool per thread, each reusing its one connection to the host.
+    assert len(feed_server.log.client_ports) == 30
+    assert len(set(feed_server.log.client_ports)) <= 3
+
+
+class _RecordingTransport(httpx.BaseTransport):
+    """A fake transport: answers 200 and records which thread used it and whether it closed."""
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.threads.add(threading.get_ident())
+        return httpx.Response(200)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_every_thread_gets_a_pool_of_its_own_and_close_closes_them_all():
+    from jirga.fetch import _ThreadPools
+
+    made: list[_RecordingTransport] = []
+    pools = _ThreadPools(lambda: made.append(_RecordingTransport()) or made[-1])
+    client = httpx.Client(transport=pools)
+    barrier = threading.Barrier(3)
+
+    def work() -> None:
+        barrier.wait()  # all three at once
+        for _ in range(4):
+            client.get("http://feeds.example/")
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    client.close()
+
+    assert len(made) == 3
+    assert all(len(t.threads) == 1 for t in made)  # each used by one thread only
+    assert all(t.closed for t in made)
+    with pytest.raises(RuntimeError, match="closed"):
+        pools.handle_request(httpx.Request("GET", "http://feeds.example/"))
+
+
+def test_a_worker_stays_with_the_host_it_fetched_from_last():
+    from jirga.fetch import _Schedule
+
+    states = [FeedState(f"{h}{i}", f"https://{h}.example/{i}") for i in range(2) for h in "ab"]
+    schedule = _Schedule(states, per_host=1, limit=4)
+
+    first = schedule.take()
+    assert first is not None and first[1] == "a.example"
+    schedule.done("a.example")
+    again = schedule.take("a.example")
+    assert again is not None and again[1] == "a.example"  # not b's turn: a's connection is open
+    other = schedule.take()
+    assert other is not None and other[1] == "b.example"
 
 
 def test_fetch_many_stops_taking_feeds_when_the_caller_stops(feed_server, make_fetcher):

@@ -184,7 +184,7 @@ class _ThreadPools(httpx.BaseTransport):
 
     httpcore's pool takes one lock for every request and every response closed, and under it
     checks the socket of each of its idle connections; shared by a dozen fetch threads, most of a
-    re-poll's CPU went to threads queueing for that lock (a pool per thread: about 17% less CPU
+    re-poll's CPU went to threads queueing for that lock (a pool per thread: about 15% less CPU
     for 1,000 re-polled feeds on loopback). A thread keeps its connections for its next feeds,
     and :class:`_Schedule` gives a thread the host it fetched from last. The limit per host is
     the fetcher's own (``Fetcher._slot``), across threads.
@@ -240,7 +240,7 @@ class _Schedule:
         """The next feed and its host, waiting for a host's slot or the caller if need be; None
         when every feed has been taken or the schedule was stopped. A feed of ``prefer`` (the
         host this worker fetched from last) comes first when one can be taken: the worker's
-        client still has a connection open to it."""
+        thread still has a connection open to it."""
         with self._changed:
             while True:
                 if self._stopped or self._left == 0:

@@ -124,14 +124,20 @@ class _Task(Generic[K]):
     worker is on it, when it must be done."""
 
     key: K
-    message: bytes
+    message: memoryview
     deadline: float = math.inf
 
+    def start(self, time_limit: float) -> None:
+        """The worker is on it: the clock starts. The message is let go, since a document a
+        worker started is never sent again (its failure is its own), and a body may be large."""
+        self.deadline = time.monotonic() + time_limit
+        self.message = memoryview(b"")
 
-def _message(payload: Any, behaviour: str | None) -> bytes:
-    """What ``Connection.send`` would write for a payload, made here so that its size is known
-    before it is sent."""
-    return bytes(ForkingPickler.dumps((payload, behaviour)))
+
+def _message(payload: Any, behaviour: str | None) -> memoryview:
+    """What ``Connection.send`` would write for a payload (not copied), made here so that its
+    size is known before it is sent."""
+    return ForkingPickler.dumps((payload, behaviour))
 
 
 def _ahead_bytes(conn: Connection) -> int:
@@ -337,7 +343,7 @@ class WorkerPool(Generic[P, R]):
                     except OSError:  # it died while idle, or gave up receiving this payload
                         settled.append((task.key, self._failed(worker, self._last_words(worker))))
                         continue
-                    task.deadline = time.monotonic() + self.time_limit
+                    task.start(self.time_limit)
                     busy[worker] = deque([task])
                 if not exhausted and waiting is None:
                     waiting, exhausted = self._send_ahead(busy, retry, items, behaviours)
@@ -400,7 +406,7 @@ class WorkerPool(Generic[P, R]):
                     return None, True
                 key, payload = item
                 task = _Task(key, _message(payload, behaviours.get(key)))
-            if len(task.message) > worker.ahead_bytes:
+            if task.message.nbytes > worker.ahead_bytes:
                 return task, False
             try:
                 worker.conn.send_bytes(task.message)
@@ -439,7 +445,7 @@ class WorkerPool(Generic[P, R]):
                     yield current.key, self.failure(str(result))
                     continue
                 if tasks:  # it has started on the one sent ahead
-                    tasks[0].deadline = time.monotonic() + self.time_limit
+                    tasks[0].start(self.time_limit)
                 else:
                     del busy[worker]
                     self._idle.append(worker)

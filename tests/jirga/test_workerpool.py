@@ -246,3 +246,17 @@ def test_the_fork_server_preloads_what_the_main_script_imported(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", script)
 
     assert workerpool._main_imports() == ["jirga.parse", "json"]
+
+
+def test_a_started_document_lets_its_message_go():
+    # A document a worker is on is never sent again, and a body may be megabytes: the parent
+    # must not hold its copy while the worker works.
+    from jirga.workerpool import _message, _Task
+
+    task = _Task("big", _message(b"x" * (4 << 20), None))
+    assert task.message.nbytes > 4 << 20
+
+    task.start(30.0)
+
+    assert task.message.nbytes == 0
+    assert task.deadline < float("inf")

@@ -333,11 +333,21 @@ class Fetcher:
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="jirga-fetch")
+        # Schedules of fetch_many iterations not yet finished. A caller that fails mid-iteration
+        # may still hold the generator (its frame lives in the traceback), so the generator's
+        # own ``finally`` has not run; close() stops them, or its join would wait forever on
+        # workers waiting for the caller.
+        self._schedules: set[_Schedule] = set()
+        self._schedules_lock = threading.Lock()
 
     # --- lifetime -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connections and stop the worker threads."""
+        """Close the connections and stop the worker threads, even while an iteration of
+        :meth:`fetch_many` is still open."""
+        with self._schedules_lock:
+            for schedule in self._schedules:
+                schedule.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
         self._backend.close()
@@ -365,6 +375,8 @@ class Fetcher:
         consumer (the parsers) never has every body of a poll waiting in memory.
         """
         schedule = _Schedule(states, self._per_host, self._concurrency)
+        with self._schedules_lock:
+            self._schedules.add(schedule)
         results: queue.SimpleQueue[tuple[FeedState, FetchResult] | BaseException] = (
             queue.SimpleQueue()
         )
@@ -393,6 +405,8 @@ class Fetcher:
                 schedule.handed_over()
         finally:
             schedule.stop()
+            with self._schedules_lock:
+                self._schedules.discard(schedule)
 
     def fetch(self, state: FeedState, now: dt.datetime) -> FetchResult:
         """Fetch one feed with a conditional GET; never raises for the feed's own problems."""

@@ -440,6 +440,23 @@ def test_fetch_many_fetches_at_most_concurrency_feeds_ahead_of_the_caller(
     assert len([next(results) for _ in range(9)]) == 9  # the rest when asked for
 
 
+def test_close_returns_while_an_iteration_is_still_held(feed_server, make_fetcher):
+    # A caller that fails mid-poll still holds the generator in its traceback, so the
+    # generator's own clean-up has not run; the workers wait for it to ask for more.
+    fetcher = make_fetcher(concurrency=2, per_host=2)
+    states = [FeedState(f"f{i}", feed_server.url(f"/static?i={i}")) for i in range(10)]
+    results = fetcher.fetch_many(states, NOW)
+    next(results)
+
+    closing = threading.Thread(target=fetcher.close, daemon=True)
+    closing.start()
+    closing.join(timeout=30)  # bounds a hang; the close itself takes milliseconds
+
+    assert not closing.is_alive()
+    assert len(feed_server.log.paths()) <= 3  # no feed taken after the close
+    del results
+
+
 def test_fetch_many_passes_on_a_bug_in_a_fetch(feed_server, make_fetcher, monkeypatch):
     fetcher = make_fetcher(concurrency=2)
     real = fetcher.fetch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -108,16 +109,17 @@ def test_items_are_taken_only_as_workers_free_up(pool):
     taken = []
 
     def items() -> Iterator[tuple[int, bytes, None]]:
-        for i in range(10):
+        for i in range(20):
             taken.append(i)
             yield i, doc(f"lazy{i}"), None
 
-    results = pool.parse_many(items())
-    next(results)
-    # Each worker holds the document it is on and one sent ahead, and one more may wait.
-    assert len(taken) <= 2 * pool.workers + 1
-    rest = dict(results)
-    assert len(rest) == 9
+    with contextlib.closing(pool.parse_many(items())) as results:
+        next(results)
+        # When the first results are handed out, each worker may have settled one document
+        # in the same wait and holds two more: the one it is on and one sent ahead.
+        assert len(taken) <= 3 * pool.workers
+        rest = dict(results)
+    assert len(rest) == 19
 
 
 @pytest.mark.timeout(60)
@@ -126,19 +128,18 @@ def test_an_abandoned_iteration_leaves_no_stale_result(pool):
         [("quick", doc("quick"), None), ("stuck", doc("stuck"), None)],
         _test_behaviour={"stuck": "hang"},
     )
-    assert next(results)[0] == "quick"
-    results.close()  # "stuck" is still in flight; its worker must go
+    with contextlib.closing(results):  # "stuck" is still in flight when it closes
+        assert next(results)[0] == "quick"
 
     assert pool.parse(doc("next")).entries[0].title == "next 0"
     assert dict(pool.parse_many([(1, doc("one"), None)]))[1].entries[0].title == "one 0"
 
 
 def test_misuse_is_refused(pool):
-    results = pool.parse_many([(1, doc("a"), None)])
-    next(results)
-    with pytest.raises(ParseError, match="already running"):
-        pool.parse(doc("b"))
-    results.close()
+    with contextlib.closing(pool.parse_many([(1, doc("a"), None)])) as results:
+        next(results)
+        with pytest.raises(ParseError, match="already running"):
+            pool.parse(doc("b"))
     with pytest.raises(TypeError):
         pool.parse(doc("c"), max_entires=3)
     with pytest.raises(ValueError, match="workers"):

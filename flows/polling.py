@@ -220,13 +220,12 @@ class Poller:
     ) -> None:
         """Add a feed to the group being saved; save the group when it is full or old."""
         items = doc.matched if doc is not None else ()
-        # Should the database refuse this feed's articles, the fetch counts as failed.
-        refused = dataclasses.replace(result, outcome=FetchOutcome.ERROR, error="not stored")
+        failed_state = None
+        if items:  # should the database refuse this feed's articles, the fetch counts as failed
+            refused = dataclasses.replace(result, outcome=FetchOutcome.ERROR, error="not stored")
+            failed_state = apply_fetch(state, refused, self.now, policy)
         save = FeedSave(
-            apply_fetch(state, result, self.now, policy),
-            result.status,
-            items,
-            apply_fetch(state, refused, self.now, policy) if items else None,
+            apply_fetch(state, result, self.now, policy), result.status, items, failed_state
         )
         if not self._pending:
             self._pending_since = time.monotonic()

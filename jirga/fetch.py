@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import Cookie, CookieJar
 
 import httpx
 
@@ -179,6 +179,18 @@ class _Trail:
     permanent: bool = True
 
 
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing, so no cookie is ever sent: one would leak between feeds
+    and the jar would grow without bound. Refusing up front, rather than through a policy that
+    rejects every domain, also spares parsing each response's Set-Cookie headers."""
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
 class _ThreadPools(httpx.BaseTransport):
     """The fetcher's transport: each thread's requests go through a connection pool of its own.
 
@@ -320,8 +332,7 @@ class Fetcher:
                     )
                 )
             ),
-            # No cookie may be stored: it would leak between feeds and grow without bound.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            cookies=_NoCookies(),
             trust_env=False,  # an environment proxy would connect where the policy cannot see
             follow_redirects=False,  # every hop is re-checked by hand
             headers={"User-Agent": limits.user_agent, **_HEADERS},

@@ -107,6 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
     def route_static(self, rest: str, query: dict[str, str]) -> None:
         self.reply(200, FEED, {"Content-Type": "application/rss+xml"})
 
+    def route_cookie(self, rest: str, query: dict[str, str]) -> None:
+        # BaseHTTPRequestHandler sends repeated headers as given; a dict holds one per name.
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Set-Cookie", "tracker=xyz; Domain=127.0.0.1; Path=/; Max-Age=3600")
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(FEED)))
+        self.end_headers()
+        self.wfile.write(FEED)
+
     def route_status(self, rest: str, query: dict[str, str]) -> None:
         headers = {"Retry-After": query["retry_after"]} if "retry_after" in query else {}
         self.reply(int(rest), b"status body", headers)

@@ -106,6 +106,20 @@ def test_user_agent_names_jirga_its_version_and_the_contact(feed_server, make_fe
     assert "jirga" in FetchLimits().user_agent
 
 
+def test_cookies_a_server_sets_are_never_sent_back(feed_server, make_fetcher):
+    # A cookie kept from one feed would go to the next feed of the same host, and pile up.
+    fetcher = make_fetcher()
+    first = fetcher.fetch(state(feed_server.url("/cookie")), NOW)
+    fetcher.fetch(state(feed_server.url("/cookie")), NOW)
+    fetcher.fetch(state(feed_server.url("/static")), NOW)
+
+    assert first.outcome is FetchOutcome.OK
+    assert ("set-cookie", "session=abc; Path=/") in first.headers
+    sent = feed_server.log.headers_of("/cookie") + feed_server.log.headers_of("/static")
+    assert len(sent) == 3
+    assert all("cookie" not in headers for headers in sent)
+
+
 # --- statuses ----------------------------------------------------------------------------------
 
 

@@ -176,7 +176,12 @@ class _Worker:
         """Wait until the worker has built its job; stop it and raise when it cannot."""
         if not self.conn.poll(_START_TIMEOUT) or self._recv_ready() != "ready":
             self.stop()
-            raise ParseError(f"a worker process failed to start ({self.death()})")
+            raise ParseError(
+                f"a worker process failed to start ({self.death()}); its own error, if it printed"
+                " one, is on standard error. A script that polls must start it under"
+                ' `if __name__ == "__main__":`, since each worker runs the script\'s top level'
+                " again"
+            )
 
     def _recv_ready(self) -> object:
         try:

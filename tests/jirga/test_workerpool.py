@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -261,3 +262,23 @@ def test_a_started_document_lets_its_message_go():
 
     assert task.message.nbytes == 0
     assert task.deadline < float("inf")
+
+
+@pytest.mark.timeout(120)
+def test_a_script_without_a_main_guard_is_told_what_to_do(tmp_path):
+    # Each worker runs the main script's top level again: unguarded, that starts a pool in the
+    # worker itself, which multiprocessing refuses.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from jirga.workerpool import ParserPool\n"
+        "with ParserPool(1) as pool:\n"
+        "    pool.parse(b'<rss version=\"2.0\"><channel/></rss>')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=100, check=False
+    )
+
+    assert done.returncode != 0
+    assert "a worker process failed to start" in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr

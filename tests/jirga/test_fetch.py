@@ -448,6 +448,9 @@ def test_fetch_many_fetches_at_most_concurrency_feeds_ahead_of_the_caller(
     results = fetcher.fetch_many(states, NOW)
 
     next(results)  # held, as a busy parser holds a body
+    waited_until = time.monotonic() + 10  # the second fetch may be slow on a busy machine
+    while len(feed_server.log.paths()) < 2 and time.monotonic() < waited_until:
+        time.sleep(0.01)
     time.sleep(0.5)  # time enough to fetch every other feed, were nothing holding the workers
 
     assert len(feed_server.log.paths()) == 2

@@ -178,7 +178,7 @@ class _Worker:
             self.stop()
             raise ParseError(
                 f"a worker process failed to start ({self.death()}); its own error, if it printed"
-                " one, is on standard error. A script that polls must start it under"
+                " one, is on standard error. A script that polls or imports must do so under"
                 ' `if __name__ == "__main__":`, since each worker runs the script\'s top level'
                 " again"
             )

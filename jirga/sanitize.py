@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from html import unescape
+from typing import Literal
 
 import nh3
 
@@ -94,6 +95,33 @@ def clean_text(s: str) -> str:
     return unicodedata.normalize("NFC", _UNWANTED.sub("", s))
 
 
+def _display_cleaner(
+    url_relative: Literal["pass_through", "deny"] | tuple[Literal["rewrite_with_base"], str],
+) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={"a": {"href"}},
+        tag_attribute_values={key: {"dir": set(_DIR_VALUES)} for key in ALLOWED_TAGS},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        url_relative=url_relative,
+    )
+
+
+# Building nh3's allow-list costs more than cleaning an ordinary article, and every matched
+# article is cleaned: one cleaner, built once, keeps relative links as they are. Relative links
+# are the only thing that cleaner treats differently from one resolving against the article's
+# own address, and few articles have any: only an output holding one is cleaned again, with a
+# cleaner built for that address. An absolute link's value starts with its scheme, which nh3's
+# attribute escaping leaves alone; whatever else follows href=" is taken as relative, so text
+# that merely looks like it costs a second cleaning, never a different result
+# (tests/jirga/test_sanitize.py compares the two on random soup).
+_DISPLAY_CLEANER = _display_cleaner("pass_through")
+_RELATIVE_HREF = re.compile(r'href="(?![A-Za-z][A-Za-z0-9+.\-]*:)')
+
+
 def sanitize_html(html: str, *, base_url: str | None = None) -> str:
     """An allow-listed copy of feed HTML, safe to put in an email.
 
@@ -105,27 +133,24 @@ def sanitize_html(html: str, *, base_url: str | None = None) -> str:
     dropped otherwise (or when ``base_url`` is no http(s) URL), since a digest has no base to
     resolve them against.
     """
-    dir_only = {"dir": set(_DIR_VALUES)}
+    text = clean_text(html)
+    cleaned: str = _DISPLAY_CLEANER.clean(text)
+    if _RELATIVE_HREF.search(cleaned):
+        cleaned = _sanitize_resolving(text, base_url)
+    return clean_text(cleaned)
+
+
+def _sanitize_resolving(html: str, base_url: str | None) -> str:
+    """nh3's cleaning with relative links resolved against ``base_url``, or dropped."""
     # A base that is not itself a web address would make nh3 refuse the call, or resolve
     # relative links into javascript:.
     base = canonical_url(base_url) if base_url else None
-    cleaned: str = nh3.clean(
-        clean_text(html),
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(_DROP_WITH_CONTENT),
-        attributes={"a": {"href"}},
-        tag_attribute_values=dict.fromkeys(ALLOWED_TAGS, dir_only),
-        url_schemes=set(ALLOWED_URL_SCHEMES),
-        link_rel=LINK_REL,
-        strip_comments=True,
-        url_relative=("rewrite_with_base", base) if base else "deny",
-    )
-    return clean_text(cleaned)
+    cleaned: str = _display_cleaner(("rewrite_with_base", base) if base else "deny").clean(html)
+    return cleaned
 
 
 # What :func:`_decode_once` parses with, built once: building nh3's allow-list costs about twice
 # what cleaning an ordinary article does, and every entry of every feed comes through here.
-# (sanitize_html resolves links against each article's own address, so it builds its own.)
 _TEXT_CLEANER = nh3.Cleaner(
     tags=set(_BLOCK_TAGS),
     clean_content_tags=set(_DROP_WITH_CONTENT),

@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -71,6 +71,8 @@ def state_values(state: FeedState) -> dict[str, object]:
     }
 
 
+# The columns of a FeedState after its feed_id, in the dataclass's order.
+STATE_COLUMNS = tuple(f.name for f in fields(FeedState))[1:]
 _STATE_COLUMNS = (*state_values(FeedState("", "")), "last_fetched_at", "last_status", "updated_at")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 import unicodedata
 
+import numpy as np
 import pytest
 
+from jirga import arabic
 from jirga.arabic import _fold_char, fold, is_word, normalize
 
 
@@ -193,3 +195,34 @@ def test_word_characters_are_letters_marks_and_numbers(char: str, word: bool) ->
 def test_is_word_outside_the_text_is_false() -> None:
     assert not is_word("ab", -1)
     assert not is_word("ab", 2)
+
+
+def _tables_one_by_one(casefold: bool, digits: bool) -> arabic._Tables:
+    """The folding tables as defined: every scanned character through _fold_char."""
+    single = np.arange(0x110000, dtype=np.uint32)
+    length = np.ones(0x110000, dtype=np.uint8)
+    expand = {}
+    for block in arabic._SCANNED:
+        for cp in block:
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            out = arabic._fold_char(chr(cp), casefold, digits)
+            if out == chr(cp) or (" " in out and out != " "):
+                continue
+            length[cp] = len(out)
+            single[cp] = ord(out) if len(out) == 1 else arabic._SPECIAL
+            if len(out) > 1:
+                expand[cp] = [ord(c) for c in out]
+    return arabic._Tables(single, length, expand)
+
+
+@pytest.mark.parametrize("casefold", [True, False])
+@pytest.mark.parametrize("digits", [True, False])
+def test_folding_tables_are_those_of_folding_each_character(casefold: bool, digits: bool) -> None:
+    # The tables are built from the few characters that NFKC and case folding of the whole
+    # range, in one call each, show to change: they must be what folding each one gives.
+    built, expected = arabic._tables(casefold, digits), _tables_one_by_one(casefold, digits)
+    assert np.array_equal(built.single, expected.single)
+    assert np.array_equal(built.length, expected.length)
+    assert {cp: list(map(int, v)) for cp, v in built.expand.items()} == expected.expand
+    assert len(expected.expand) > 100 and int((expected.length == 0).sum()) > 100

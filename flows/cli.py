@@ -2,28 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flows import (
-    commands_config,
-    commands_db,
-    commands_digest,
-    commands_feeds,
-    commands_narratives,
-    commands_poll,
-    commands_run,
-    commands_search,
-    commands_serve,
-)
 from jirga import __version__
 from jirga.errors import ConfigError, JirgaError
 
+# Each command's module, imported only when the command runs (or help lists it). A command
+# needs a few of storage, Prefect, the pipeline and the digest; importing them all cost every
+# command about a second, and cost it again in the fork server of the parser workers, which
+# imports what the running script imported before it can start the first worker of a poll.
+COMMANDS = {
+    "config": "flows.commands_config:config",
+    "db": "flows.commands_db:db",
+    "feeds": "flows.commands_feeds:feeds",
+    "poll": "flows.commands_poll:poll",
+    "import": "flows.commands_poll:import_",
+    "run": "flows.commands_run:run",
+    "demo": "flows.commands_run:demo",
+    "cluster": "flows.commands_narratives:cluster",
+    "narratives": "flows.commands_narratives:narratives",
+    "narrative": "flows.commands_narratives:narrative",
+    "digest": "flows.commands_digest:digest",
+    "search": "flows.commands_search:search",
+    "articles": "flows.commands_search:articles",
+    "stats": "flows.commands_search:stats",
+    "sql": "flows.commands_search:sql",
+    "serve": "flows.commands_serve:serve",
+    "status": "flows.commands_serve:status",
+}
+
 
 class JirgaGroup(click.Group):
-    """A group that turns jirga's own errors into a short message and exit status 1."""
+    """A group that loads its commands from :data:`COMMANDS` when asked for them, and turns
+    jirga's own errors into a short message and exit status 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, name = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), name)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -52,26 +79,6 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     prints them.
     """
     ctx.obj = {"env_file": env_file}
-
-
-cli.add_command(commands_config.config)
-cli.add_command(commands_db.db)
-cli.add_command(commands_feeds.feeds)
-cli.add_command(commands_poll.poll)
-cli.add_command(commands_poll.import_)
-cli.add_command(commands_run.run)
-cli.add_command(commands_run.demo)
-cli.add_command(commands_narratives.cluster)
-cli.add_command(commands_narratives.narratives)
-cli.add_command(commands_narratives.narrative)
-cli.add_command(commands_digest.digest)
-cli.add_command(commands_search.search)
-cli.add_command(commands_search.articles)
-cli.add_command(commands_search.stats)
-cli.add_command(commands_search.sql)
-commands_db.db.add_command(commands_search.reindex)
-cli.add_command(commands_serve.serve)
-cli.add_command(commands_serve.status)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from flows.commands_search import reindex
 from flows.context import open_storage, settings_from
 from storage.migrate import head_revision
 
@@ -41,3 +42,7 @@ def current(ctx: click.Context) -> None:
     head = head_revision()
     state = "current" if rev == head else "needs `jirga db upgrade`"
     click.echo(f"{where}: {rev or 'empty'} (head {head}, {state})")
+
+
+# ``jirga db reindex`` lives with the search commands, whose index it rebuilds.
+db.add_command(reindex)

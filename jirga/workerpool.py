@@ -245,7 +245,8 @@ class WorkerPool(Generic[P, R]):
             # Every worker also re-runs the program's main script (multiprocessing does, for
             # what might be pickled by reference to it): with the modules that script takes its
             # names from imported by the fork server too, that re-run costs nothing (for the
-            # ``jirga`` command it imported the whole CLI, about a second per worker). Naming
+            # ``jirga`` command that is flows.cli, which is kept light for this reason: it
+            # loads each command's module only when the command runs). Naming
             # "__main__" itself here does nothing on Python 3.11 (the fork server is never told
             # the script's path). The list is process-wide, but only read when it starts.
             self._context.set_forkserver_preload([*preload, *_main_imports()])

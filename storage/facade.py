@@ -233,7 +233,7 @@ class Storage:
         """The fetch state of every (enabled) feed, ordered by id."""
         # Only the state's own columns: every poll reads every feed, and decoding the others
         # (tags are JSON, timestamps go through a type each) cost more than the query.
-        columns = [FeedRow.__table__.c[name] for name in polls.STATE_COLUMNS]
+        columns = [FeedRow.__table__.c[name] for name in polls.STATE_FIELDS]
         query = select(FeedRow.id, *columns).order_by(FeedRow.id)
         if enabled_only:
             query = query.where(FeedRow.enabled.is_(True))

@@ -71,8 +71,8 @@ def state_values(state: FeedState) -> dict[str, object]:
     }
 
 
-# The columns of a FeedState after its feed_id, in the dataclass's order.
-STATE_COLUMNS = tuple(f.name for f in fields(FeedState))[1:]
+# A FeedState's fields after feed_id, in order: each is the column of feeds of that name.
+STATE_FIELDS = tuple(f.name for f in fields(FeedState))[1:]
 _STATE_COLUMNS = (*state_values(FeedState("", "")), "last_fetched_at", "last_status", "updated_at")
 
 

@@ -78,9 +78,10 @@ def test_a_failed_last_save_is_raised_at_close() -> None:
 
 def test_an_error_in_the_poll_drops_what_still_waits() -> None:
     saved: list[int] = []
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def save(item: int) -> None:
+        started.set()
         release.wait(5)
         saved.append(item)
 
@@ -91,6 +92,9 @@ def test_an_error_in_the_poll_drops_what_still_waits() -> None:
         with SaveThread(save, depth=5) as saver:
             for i in range(4):
                 saver.submit(i)
+            # Only once the first save is under way: on a busy machine the save thread may not
+            # have taken it yet, and then it too is still waiting.
+            assert started.wait(5)
             timer.start()
             raise KeyboardInterrupt
 

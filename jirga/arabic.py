@@ -123,8 +123,6 @@ def _char_class(chars: Iterable[str]) -> str:
 # --- word boundaries ------------------------------------------------------------------------------
 
 
-# A word character is a letter or a number of any script ([^\W_]: what str.isalnum accepts) or a
-# mark. Marks matter in Latin and Indic text; the Arabic ones are gone once the text is folded.
 def _marks_and_formats() -> tuple[list[str], frozenset[str]]:
     """The scanned characters of category M (marks) and of category Cf (format), in one pass."""
     marks, formats = [], []
@@ -139,6 +137,8 @@ def _marks_and_formats() -> tuple[list[str], frozenset[str]]:
 
 
 _MARK_CHARS, _FORMAT_CHARS = _marks_and_formats()
+# A word character is a letter or a number of any script ([^\W_]: what str.isalnum accepts) or a
+# mark. Marks matter in Latin and Indic text; the Arabic ones are gone once the text is folded.
 _MARKS = _char_class(_MARK_CHARS)
 WORD_AHEAD = rf"(?![^\W_])(?!{_MARKS})"
 """Regex: no word character follows."""
@@ -188,9 +188,10 @@ def _changing(casefold: bool) -> list[str]:
     """The scanned characters that :func:`_fold_char` may change; all others fold to themselves.
 
     :func:`_fold_char` starts from NFKC and case folding: a character both leave alone changes
-    only if it is a space, a hyphen, removed, a digit or a letter that is mapped. Testing the
-    whole range with two calls over the joined text, instead of one per character, takes a
-    fifth of the time; the characters found are then folded one by one.
+    only if it is a space, a hyphen, removed, a digit or a letter that is mapped. The whole range
+    is tested with one call of each over the joined text instead of two calls per character;
+    only the characters found are folded one by one (both option sets of a process: about 0.4
+    s before, 0.25 s now).
     """
     chars = [ch for ch in _scanned_chars() if ch != "\n"]  # the separator is a space anyway
     nfkc = _per_char(lambda t: unicodedata.normalize("NFKC", t), chars)

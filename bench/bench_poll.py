@@ -394,6 +394,15 @@ def report(
     pss = cold.tree.peak_pss_mb
     shown = f"{pss:.0f} MB PSS (RSS added up: {peak:.0f} MB = {parts})"
     _goal("peak < 300 MB (poller + children, PSS)", pss < 300, shown)
+    # Not a goal, a reading: CPU per entry moves less with the machine's speed of the hour than
+    # a ratio of two timings does, and says where a poll stands against the lxml goal's budget.
+    own, kids = cold.result["own_cpu"], cold.tree.children_cpu
+    budget = 20 * lxml_s * args.workers / entries
+    print(
+        f"\ncold CPU per entry: {(own + kids) / entries * 1e6:.0f} µs (poller"
+        f" {own / entries * 1e6:.0f}, children {kids / entries * 1e6:.0f}); 20x the lxml limit"
+        f" on {args.workers} cores leaves {budget * 1e6:.0f} µs"
+    )
 
 
 def _goal(name: str, ok: bool, shown: str) -> None:

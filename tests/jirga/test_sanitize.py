@@ -277,7 +277,7 @@ def test_the_shared_cleaner_gives_what_one_cleaner_per_address_gives() -> None:
     # sanitize_html cleans with one cleaner that keeps relative links, and cleans again for the
     # article's address only when a relative link is left: the result must be the same.
     rng = random.Random(20261203)
-    tried = resolved = 0
+    resolved = 0
     for _ in range(1500):
         parts = [rng.choice(SOUP) for _ in range(rng.randint(0, 12))]
         for _ in range(rng.randint(0, 3)):
@@ -288,6 +288,5 @@ def test_the_shared_cleaner_gives_what_one_cleaner_per_address_gives() -> None:
         base = rng.choice(_BASES)
         expected = _one_pass_sanitize(markup, base)
         assert sanitize_html(markup, base_url=base) == expected, (markup, base)
-        tried += 1
         resolved += 'href="https://feed.example/' in expected
-    assert tried == 1500 and resolved > 100  # relative links were resolved often enough to count
+    assert resolved > 100  # relative links were resolved often enough to count

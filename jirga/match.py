@@ -28,7 +28,7 @@ import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import ahocorasick  # type: ignore[import-not-found]
 
@@ -210,6 +210,28 @@ class Matcher:
             shifted = [_Candidate(c.start - lo, c.end - lo, c.key) for c in cands]
             found[joined[n]] = self._mentions(texts[joined[n]], norm, iter(shifted))
         return found
+
+    def may_mention_many(self, texts: Sequence[str | None]) -> list[bool]:
+        """For each text, whether :meth:`find` might find a mention in it: False where no alias
+        occurs as a whole word in its folded form (the rules of each alias are not applied).
+        None stands for a text not known, and is always True.
+
+        Only the folded text counts, in which every run of whitespace is one space: a text
+        with the same characters but for its whitespace gets the same answer. So the cheap
+        :func:`jirga.normalise.screening_text` of the entries of a feed can be screened with
+        one call, and only those that may mention a term need their full text made.
+        """
+        maybe = [t is None or _SEPARATOR in t for t in texts]
+        joined = [i for i, m in enumerate(maybe) if not m]
+        if self._separator_in_keys:
+            return [True] * len(texts)
+        if not joined:
+            return maybe
+        whole = normalize(_SEPARATOR.join(cast(str, texts[i]) for i in joined)).text
+        starts = [0] + [m.end() for m in re.finditer(_SEPARATOR, whole)]
+        for cand in self._scanner.scan(whole):
+            maybe[joined[bisect.bisect_right(starts, cand.start) - 1]] = True
+        return maybe
 
     def _mentions(
         self, text: str, norm: Normalized, candidates: Iterator[_Candidate]

@@ -12,6 +12,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass
 
+from jirga import sanitize
 from jirga.dates import DEFAULT_EARLIEST, DEFAULT_MAX_FUTURE, as_utc, judge_date
 from jirga.language import LANGUAGES, detect_language
 from jirga.sanitize import clean_text, html_to_text, sanitize_html
@@ -82,6 +83,37 @@ class PreparedText:
     warnings: tuple[str, ...]
 
 
+def _body_html(raw: RawEntry, max_text_chars: int) -> tuple[str, bool]:
+    """The HTML the entry's body text is made from, and whether it had to be cut."""
+    body_html = raw.content_html if raw.content_html.strip() else raw.summary_html
+    max_html_chars = max_text_chars * _HTML_FACTOR
+    if len(body_html) > max_html_chars:
+        return body_html[:max_html_chars], True
+    return body_html, False
+
+
+def screening_text(
+    raw: RawEntry,
+    *,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS,
+) -> str | None:
+    """The words of the entry's :func:`prepare_text` text, in order, whitespace aside, or None
+    when only prepare_text can tell (see :func:`jirga.sanitize.screening_text`); much cheaper
+    to make. A matcher that finds no alias in it finds none in the full text either.
+
+    Whitespace is never shorter in this text, so while it fits the length caps, the full text
+    was not cut: a cut could end it inside a word, where an alias might then match.
+    """
+    title = sanitize.screening_text(raw.title)
+    body = sanitize.screening_text(_body_html(raw, max_text_chars)[0])
+    if title is None or body is None or len(title) > max_title_chars:
+        return None
+    if len(title) + 1 + len(body) > max_text_chars:
+        return None
+    return f"{title}\n{body}"
+
+
 def prepare_text(
     raw: RawEntry,
     *,
@@ -96,11 +128,9 @@ def prepare_text(
     elif len(title) > max_title_chars:
         title = title[:max_title_chars].rstrip()
         warnings.append(f"title cut to {max_title_chars} characters")
-    body_html = raw.content_html if raw.content_html.strip() else raw.summary_html
-    max_html_chars = max_text_chars * _HTML_FACTOR
-    if len(body_html) > max_html_chars:
-        body_html = body_html[:max_html_chars]
-        warnings.append(f"html cut to {max_html_chars} characters")
+    body_html, cut = _body_html(raw, max_text_chars)
+    if cut:
+        warnings.append(f"html cut to {max_text_chars * _HTML_FACTOR} characters")
     body_text = html_to_text(body_html)
     text = f"{title}\n{body_text}" if title and body_text else title or body_text
     if len(text) > max_text_chars:

@@ -18,6 +18,7 @@ from jirga.normalise import (
     PreparedText,
     normalise_entry,
     prepare_text,
+    screening_text,
 )
 from jirga.parse import parse_feed
 from jirga.searchtext import article_words
@@ -91,15 +92,20 @@ class Stages:
         """Normalise and match the entries of an already parsed document."""
         if parsed.error:
             return DocumentResult(warnings=parsed.warnings, error=parsed.error)
-        # All the entries' texts are matched in one call: folding costs a fixed amount per call
-        # that is more than a short entry's share of the work.
-        prepared = [
-            prepare_text(raw, max_text_chars=self.caps.max_text_chars) for raw in parsed.entries
-        ]
+        # Most entries mention no watch term: a cheap text of each, screened for aliases, says
+        # which might, and only those get their full text made (exactly as before: the screen
+        # only skips entries whose full text the matcher would find nothing in). Texts are
+        # matched a feed at a time: folding costs a fixed amount per call that is more than a
+        # short entry's share of the work.
+        limit = self.caps.max_text_chars
+        screened = [screening_text(raw, max_text_chars=limit) for raw in parsed.entries]
+        maybe = self.matcher.may_mention_many(screened)
+        chosen = [raw for raw, m in zip(parsed.entries, maybe, strict=True) if m]
+        prepared = [prepare_text(raw, max_text_chars=limit) for raw in chosen]
         found = self.matcher.find_many([p.text for p in prepared])
         matched = [
             self._matched(raw, text, mentions, source, fetched_at)
-            for raw, text, mentions in zip(parsed.entries, prepared, found, strict=True)
+            for raw, text, mentions in zip(chosen, prepared, found, strict=True)
             if mentions
         ]
         # Entry-level warnings (an absurd date, a javascript: link) are summed per kind, so a

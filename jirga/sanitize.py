@@ -206,3 +206,26 @@ def html_to_text(html: str) -> str:
     # Each line stripped, its runs of spaces made one (str.split: see _squeeze).
     lines = (" ".join(line.split()) for line in clean_text(text).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def screening_text(html: str) -> str | None:
+    """What :func:`html_to_text` would give but for its whitespace, or None when only that
+    function can tell.
+
+    It is html_to_text's first pass without the whitespace work (tags become spaces instead of
+    line breaks; spaces are not squeezed, lines not stripped), for the common case where that
+    pass is the only one: when its result holds no "<" and no character reference,
+    html_to_text stops there. So the two texts hold the same characters in the same order once
+    every run of whitespace is taken as one separator, which is all the matcher sees of
+    whitespace (tests/jirga/test_sanitize.py checks that on random soup). A poll screens every
+    entry with it and makes the full text only of those that may mention a watch term; most
+    mention none.
+    """
+    markup = clean_text(html)
+    if "<" in markup or "&" in markup:
+        markup = unescape(_NH3_TAG.sub(" ", _TEXT_CLEANER.clean(markup)))
+        # html_to_text would take another pass (the same tests, but for "<": its tag pattern
+        # counts characters, and whitespace is not squeezed here).
+        if "<" in markup or ("&" in markup and _ENTITY.search(markup)):
+            return None
+    return clean_text(markup)

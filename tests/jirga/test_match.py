@@ -420,3 +420,36 @@ def test_find_many_reports_spans_of_each_text() -> None:
         ["خلیل‌زاد", "طالبانو"],
         ["Taliban"],
     ]
+
+
+_SPACES = [" ", "  ", "\n", "\t", "\u00a0", "\u3000", " \n "]
+
+
+def test_may_mention_many_is_false_only_where_find_finds_nothing(engine: Engine) -> None:
+    # Also for the same text with other whitespace: screening texts differ from the full texts
+    # only there (jirga.normalise.screening_text).
+    matcher = Matcher(TERMS, engine=engine)
+    rng = random.Random(13)
+    pieces = _PIECES + _EDGES
+    skipped = kept = 0
+    for _ in range(300):
+        texts = [
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+            for _ in range(rng.randint(0, 8))
+        ]
+        respaced = [re.sub(r"\s+", lambda _: rng.choice(_SPACES), t) for t in texts]
+        for text, maybe in zip(texts, matcher.may_mention_many(respaced), strict=True):
+            if not maybe:
+                assert matcher.find(text) == [], repr(text)
+                skipped += 1
+            elif matcher.find(text):
+                kept += 1
+    assert skipped > 100 and kept > 100  # both answers were given often enough to count
+
+
+def test_may_mention_many_takes_none_as_maybe_and_finds_the_ones_that_mention() -> None:
+    matcher = Matcher(TERMS)
+    texts = [None, "nothing here", "the TTP said", "", "Talibanisation", "ttp in a url"]
+    # A whole-word alias counts even where its rule would reject it (a wrong-case acronym).
+    assert matcher.may_mention_many(texts) == [True, False, True, False, False, True]
+    assert matcher.may_mention_many([]) == []

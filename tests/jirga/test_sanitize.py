@@ -290,3 +290,54 @@ def test_the_shared_cleaner_gives_what_one_cleaner_per_address_gives() -> None:
         assert sanitize_html(markup, base_url=base) == expected, (markup, base)
         resolved += 'href="https://feed.example/' in expected
     assert resolved > 100  # relative links were resolved often enough to count
+
+
+# Text-like pieces for the screening test: words in three scripts, every kind of space, and
+# references that decode to letters, spaces, markup or a second level of escaping.
+_WORDY = [
+    "Taliban", "TTP", "طالبان", "ټي ټي پي", "Khalil", "zad", " ", "\t", "\n", "\u00a0", "\u3000",
+    "&nbsp;", "&#10;", "&#x20;", "&#84;", "&#1591;", "&amp;", "&amp;#84;", "&lt;b&gt;", "&lt;",
+    "&gt;", "&quot;", "AT&T", "Q & A", "&copy", "a<3", "<br>", "<p>", "</p>", "<li>", "<div>",
+    "<b>", "</b>", "<i>", "<span class=x>", "<a href='/x'>", "</a>", "<img alt='Taliban'>",
+    "\u200c", "\u0640", "\u064b", "-", ".", "e\u0301",
+]  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def test_screening_text_has_the_words_of_the_plain_text() -> None:
+    # Whitespace aside, screening_text is html_to_text whenever it answers at all.
+    rng = random.Random(20261204)
+    answered = 0
+    for _ in range(3000):
+        pool = SOUP if rng.random() < 0.3 else _WORDY
+        markup = "".join(rng.choice(pool) for _ in range(rng.randint(0, 30)))
+        screened = sanitize.screening_text(markup)
+        if screened is None:
+            continue
+        answered += 1
+        assert _words(screened) == _words(html_to_text(markup)), repr(markup)
+    assert answered > 1000  # most markup is screened, not handed back
+
+
+@pytest.mark.parametrize(
+    ("markup", "words"),
+    [
+        ("<p>Tal<b>iban</b>  said</p>", ["Taliban", "said"]),
+        ("<p>Zalmay</p><p>Khalilzad</p>", ["Zalmay", "Khalilzad"]),
+        ("<li>AT&amp;T</li>", ["AT&T"]),
+        ("a&nbsp;b&#10;c", ["a", "b", "c"]),
+        ("<script>TTP</script>x", ["x"]),
+    ],
+)
+def test_screening_text_of_common_markup(markup: str, words: list[str]) -> None:
+    screened = sanitize.screening_text(markup)
+    assert screened is not None
+    assert _words(screened) == words == _words(html_to_text(markup))
+
+
+@pytest.mark.parametrize("markup", ["&amp;lt;p&amp;gt;TTP", "x &lt; y", "&amp;amp;", "a &lt;b&gt;"])
+def test_screening_text_hands_back_what_a_second_pass_would_change(markup: str) -> None:
+    assert sanitize.screening_text(markup) is None

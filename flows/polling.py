@@ -20,7 +20,7 @@ from jirga.dedup import DedupConfig
 from jirga.fetch import Fetcher, FetchLimits, user_agent
 from jirga.health import BackoffPolicy, apply_fetch, is_due
 from jirga.pipeline import Caps, DocumentResult, Source
-from jirga.pipeline_pool import DocumentPool
+from jirga.pipeline_pool import DocumentPayload, DocumentPool
 from jirga.settings import Settings
 from jirga.types import Feed, FeedState, FetchOutcome, FetchResult, Term
 from storage.facade import Storage
@@ -121,7 +121,7 @@ class _Pending:
 
     save: FeedSave
     outcome: FetchOutcome
-    entries_seen: int
+    doc: DocumentResult | None
 
 
 @dataclass
@@ -181,12 +181,15 @@ class Poller:
 
     def _bodies(
         self, fetched: Iterator[tuple[FeedState, FetchResult]], policy: BackoffPolicy
-    ) -> Iterator[tuple[tuple[FeedState, FetchResult], bytes, dict[str, str], Source, dt.datetime]]:
-        """Bodies to process; every other outcome is recorded on its feed straight away."""
+    ) -> Iterator[tuple[tuple[FeedState, FetchResult], DocumentPayload]]:
+        """Bodies to process, each with the digests of the entries its feed's last stored body
+        held (so that those are not parsed again); every other outcome is recorded on its feed
+        straight away."""
         for state, result in fetched:
             if result.outcome is FetchOutcome.OK and result.body is not None:
-                feed = self.feeds[state.feed_id]
-                yield (state, result), result.body, dict(result.headers), source_of(feed), self.now
+                source = source_of(self.feeds[state.feed_id])
+                seen = state.entry_hashes or b""
+                yield (state, result), (result.body, dict(result.headers), source, self.now, seen)
                 continue
             if result.outcome is FetchOutcome.RETRY_LATER:
                 # The server asked for a pause: not a failure, but worth a line.
@@ -224,12 +227,13 @@ class Poller:
         if items:  # should the database refuse this feed's articles, the fetch counts as failed
             refused = dataclasses.replace(result, outcome=FetchOutcome.ERROR, error="not stored")
             failed_state = apply_fetch(state, refused, self.now, policy)
-        save = FeedSave(
-            apply_fetch(state, result, self.now, policy), result.status, items, failed_state
-        )
+        saved = apply_fetch(state, result, self.now, policy)
+        if doc is not None:  # the body was stored: its entries' digests go with the validators
+            saved = dataclasses.replace(saved, entry_hashes=doc.entry_hashes)
+        save = FeedSave(saved, result.status, items, failed_state)
         if not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.append(_Pending(save, outcome, doc.entries_seen if doc else 0))
+        self._pending.append(_Pending(save, outcome, doc))
         if len(self._pending) >= SAVE_GROUP or time.monotonic() - self._pending_since >= SAVE_WAIT:
             self._save()
 
@@ -250,7 +254,9 @@ class Poller:
                 s.errors.append((p.save.state.feed_id, report.error))
                 outcome = FetchOutcome.ERROR
             self._count(outcome)
-            s.entries_seen += p.entries_seen
+            if p.doc is not None:
+                s.entries_seen += p.doc.entries_seen
+                s.entries_unchanged += p.doc.unchanged
             s.new_articles += report.new
             s.duplicates += report.duplicates
             s.near_duplicates += report.near_duplicates

@@ -20,6 +20,7 @@ class PollSummary:
     gone: int = 0
     backing_off: int = 0  # not due yet: waiting after errors or a Retry-After
     entries_seen: int = 0
+    entries_unchanged: int = 0  # of those, left out as they were when last stored
     new_articles: int = 0
     duplicates: int = 0
     near_duplicates: int = 0
@@ -41,7 +42,8 @@ class PollSummary:
         return (
             f"{self.feeds_due} feeds polled: {self.ok} ok, {self.not_modified} not modified, "
             f"{self.failed} failed, {self.retry_later} asked to retry later, {self.gone} gone; "
-            f"{self.backing_off} backing off. {self.entries_seen} entries seen, "
+            f"{self.backing_off} backing off. {self.entries_seen} entries seen"
+            f"{f' ({self.entries_unchanged} unchanged)' if self.entries_unchanged else ''}, "
             f"{self.new_articles} new matching articles ({self.mentions} mentions), "
             f"{self.duplicates} duplicates, {self.near_duplicates} near-copies linked; "
             f"{self.seconds:.1f} s"
@@ -60,6 +62,7 @@ class PollSummary:
             ("gone", self.gone),
             ("backing off", self.backing_off),
             ("entries seen", self.entries_seen),
+            ("unchanged since last stored", self.entries_unchanged),
             ("new matching articles", self.new_articles),
             ("mentions", self.mentions),
             ("duplicates", self.duplicates),

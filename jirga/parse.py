@@ -14,7 +14,7 @@ import io
 import re
 import threading
 import xml.sax
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import feedparser
@@ -293,11 +293,20 @@ def _newest(entries: list[RawEntry], keep: int) -> list[RawEntry]:
     return sorted(entries, key=lambda e: e.published_parsed or floor, reverse=True)[:keep]
 
 
+#: Ends the warning of a document that is not well-formed XML, which feedparser read anyway.
+LENIENT = "read with the lenient parser"
+
+
+def read_leniently(feed: ParsedFeed) -> bool:
+    """Whether the document was not well-formed XML (and feedparser made what it could of it)."""
+    return any(w.endswith(LENIENT) for w in feed.warnings)
+
+
 def _problem(exc: BaseException, media_type: str) -> tuple[str | None, str]:
     """(the XML error, if it is one; the warning) for feedparser's ``bozo_exception``."""
     if isinstance(exc, xml.sax.SAXParseException):
         error = f"XML error at line {exc.getLineNumber()}: {exc.getMessage()}"
-        return error, f"{error}; read with the lenient parser"
+        return error, f"{error}; {LENIENT}"
     if isinstance(exc, feedparser.NonXMLContentType):
         return None, f"served as {media_type or 'no Content-Type'}, not an XML media type"
     return None, f"{type(exc).__name__}: {exc}"
@@ -345,6 +354,7 @@ def parse_feed(
     max_entry_chars: int = 400_000,
     max_parsed_entries: int | None = None,
     fast: bool = True,
+    select: Callable[[bytes], bytes] | None = None,
 ) -> ParsedFeed:
     """Parse a feed document's bytes (and its HTTP response headers) into a ParsedFeed.
 
@@ -353,7 +363,10 @@ def parse_feed(
     ``max_parsed_entries`` entries in document order (default: five times ``max_entries``) are
     parsed; the rest are cut out before parsing, so a huge document stays cheap. Never raises on
     bad input: a document that yields nothing usable has ``error`` set and no entries.
-    ``fast=False`` always parses with feedparser (see :mod:`jirga.parse_fast`).
+    ``fast=False`` always parses with feedparser (see :mod:`jirga.parse_fast`). ``select``, if
+    given, is handed the document's bytes just before they are parsed (UTF-8, prolog cleaned,
+    entries past the parsing limit cut) and returns the bytes to parse instead: see
+    :class:`jirga.unchanged.UnchangedEntries`.
     """
     if not body.strip():
         return ParsedFeed(entries=(), error="empty body")
@@ -370,6 +383,8 @@ def parse_feed(
     data, seen = cut_entries(data, limit)
     if seen > limit:
         warnings.append(f"the document has {seen} entries; only the first {limit} were parsed")
+    if select is not None:
+        data = select(data)
     result: Mapping[str, Any] | None = read_feed(data, headers) if fast else None
     media_type = content_type.split(";")[0].strip().lower()
     if result is not None and headers and not _xml_media_type(media_type):

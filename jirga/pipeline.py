@@ -6,11 +6,13 @@ term travel back to the main process, already normalised and matched.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from jirga import __version__
 from jirga.dedup import DedupConfig, band_keys, signature
 from jirga.match import Matcher
 from jirga.normalise import (
@@ -20,9 +22,10 @@ from jirga.normalise import (
     prepare_text,
     screening_text,
 )
-from jirga.parse import parse_feed
+from jirga.parse import parse_feed, read_leniently
 from jirga.searchtext import article_words
 from jirga.types import MatchedArticle, Mention, ParsedFeed, RawEntry, Term
+from jirga.unchanged import UnchangedEntries, scope_key
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,13 @@ class DocumentResult:
     """What one document yielded: its matching articles, and what went wrong."""
 
     matched: tuple[MatchedArticle, ...] = ()
-    entries_seen: int = 0
+    entries_seen: int = 0  # in the document, the unchanged ones included
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    # Tracking (see jirga.unchanged): the digests of the document's entries, to keep with the
+    # feed's state (None: keep none), and how many entries were left out as unchanged.
+    entry_hashes: bytes | None = None
+    unchanged: int = 0
 
 
 @dataclass
@@ -68,6 +75,8 @@ class Stages:
 
     def __post_init__(self) -> None:
         self.matcher = Matcher(self.terms, context_window=self.caps.context_window)
+        # What an entry's outcome depends on besides its bytes and its feed's settings.
+        self._scope = (__version__, self.terms, self.caps, self.dedup)
 
     def process_document(
         self,
@@ -75,16 +84,45 @@ class Stages:
         headers: Mapping[str, str],
         source: Source,
         fetched_at: dt.datetime,
+        seen: bytes | None = None,
     ) -> DocumentResult:
-        """Parse one feed document and keep the entries that mention a watch term."""
-        parsed = parse_feed(
+        """Parse one feed document and keep the entries that mention a watch term.
+
+        ``seen``: the entry digests kept from the feed's last poll (``b""`` for none yet), to
+        leave out the entries that have not changed since and to return the new digests
+        (:mod:`jirga.unchanged`); None parses every entry and keeps no digests.
+        """
+        if seen is None:
+            return self.process_parsed(self._parse(body, headers), source, fetched_at)
+        key = scope_key(self._scope, source)
+        skip = UnchangedEntries(seen, key, self.caps.max_entries)
+        parsed = self._parse(body, headers, skip)
+        hashes, unchanged = skip.hashes, skip.unchanged
+        if parsed.error or read_leniently(parsed):
+            # Entries told apart by their tags are only sure in well-formed XML: a broken
+            # document is parsed whole, and its digests are not kept.
+            if unchanged:
+                parsed = self._parse(body, headers)
+            hashes, unchanged = None, 0
+        result = self.process_parsed(parsed, source, fetched_at)
+        return dataclasses.replace(
+            result,
+            entries_seen=result.entries_seen + unchanged,
+            entry_hashes=hashes,
+            unchanged=unchanged,
+        )
+
+    def _parse(
+        self, body: bytes, headers: Mapping[str, str], select: UnchangedEntries | None = None
+    ) -> ParsedFeed:
+        return parse_feed(
             body,
             headers,
             max_entries=self.caps.max_entries,
             max_field_chars=self.caps.max_field_chars,
             max_entry_chars=self.caps.max_entry_chars,
+            select=select,
         )
-        return self.process_parsed(parsed, source, fetched_at)
 
     def process_parsed(
         self, parsed: ParsedFeed, source: Source, fetched_at: dt.datetime

@@ -19,7 +19,9 @@ from jirga.types import Term
 from jirga.workerpool import WorkerPool
 
 K = TypeVar("K")
-DocumentPayload = tuple[bytes, Mapping[str, str], Source, dt.datetime]
+# body, headers, source, fetch time, the entry digests kept from the last poll (see
+# Stages.process_document).
+DocumentPayload = tuple[bytes, Mapping[str, str], Source, dt.datetime, bytes | None]
 _MIB = 1 << 20
 
 
@@ -29,8 +31,8 @@ def _document_job(
     stages = Stages(terms, caps=caps, dedup=dedup)
 
     def run(payload: DocumentPayload) -> DocumentResult:
-        body, headers, source, fetched_at = payload
-        return stages.process_document(body, headers, source, fetched_at)
+        body, headers, source, fetched_at, seen = payload
+        return stages.process_document(body, headers, source, fetched_at, seen)
 
     return run
 
@@ -68,11 +70,8 @@ class DocumentPool(WorkerPool[DocumentPayload, DocumentResult]):
         )
 
     def process_many(
-        self, items: Iterable[tuple[K, bytes, Mapping[str, str], Source, dt.datetime]]
+        self, items: Iterable[tuple[K, DocumentPayload]]
     ) -> Iterator[tuple[K, DocumentResult]]:
-        """Process ``(key, body, headers, source, fetched_at)`` items, yielding as each finishes."""
-        payloads = (
-            (key, (body, headers, source, fetched_at))
-            for key, body, headers, source, fetched_at in items
-        )
-        return self.run_many(payloads)
+        """Process ``(key, (body, headers, source, fetched_at, seen))`` items, yielding as each
+        finishes (``seen``: see :meth:`Stages.process_document`)."""
+        return self.run_many(items)

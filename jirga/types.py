@@ -103,6 +103,8 @@ class FeedState:
     redirect_url: str | None = None
     last_success_at: dt.datetime | None = None
     last_error: str | None = None
+    # The digests of the entries of the last body stored (see jirga.unchanged), or None.
+    entry_hashes: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ class FeedRow(Base):
     gone: Mapped[bool] = mapped_column(Boolean, default=False)
     # A permanent redirect is adopted only when it is seen again on a later poll.
     redirect_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    # What the last stored body's entries hashed to: at the next poll, those entries are not
+    # parsed again (jirga.unchanged). Written with the validators, after the articles.
+    entry_hashes: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

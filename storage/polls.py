@@ -68,6 +68,7 @@ def state_values(state: FeedState) -> dict[str, object]:
         "redirect_url": state.redirect_url,
         "last_success_at": state.last_success_at,
         "last_error": state.last_error,
+        "entry_hashes": state.entry_hashes,
     }
 
 

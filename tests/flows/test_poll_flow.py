@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -160,8 +161,39 @@ def test_changed_feed_adds_only_new_entries(two_feeds: Settings, feed_server: Fe
     feed_server.routes["/en.xml"] = Route(body=rss([*EN_ITEMS, extra]), headers={"ETag": '"en-2"'})
     summary = run_poll(two_feeds, force=True)
     assert summary.new_articles == 1
-    assert summary.duplicates == 2
+    # The three entries the feed held before are left out unparsed: the same bytes as when
+    # they were stored (or found to mention nothing).
+    assert summary.entries_seen == 4 and summary.entries_unchanged == 3
+    assert summary.duplicates == 0
+    assert "4 entries seen (3 unchanged)" in summary.headline()
     assert len(articles(two_feeds)) == 4
+    # An edited entry is parsed again, and found to be stored already; the rest stay unchanged.
+    edited = dataclasses.replace(EN_ITEMS[0], title=EN_ITEMS[0].title + " (updated)")
+    items = [edited, *EN_ITEMS[1:], extra]
+    feed_server.routes["/en.xml"] = Route(body=rss(items), headers={"ETag": '"en-3"'})
+    summary = run_poll(two_feeds, force=True)
+    assert summary.entries_unchanged == 3 and summary.duplicates == 1
+    assert summary.new_articles == 0 and len(articles(two_feeds)) == 4
+
+
+def test_changed_watch_list_matches_unchanged_entries_again(
+    two_feeds: Settings, feed_server: FeedServer, jirga_home: Path
+) -> None:
+    run_poll(two_feeds)
+    watchlist = jirga_home / "config" / "watchlist.toml"
+    watchlist.write_text(
+        watchlist.read_text(encoding="utf-8")
+        + '\n[[term]]\nid = "cricket"\nname = "Cricket"\ncontext = []\n'
+        + '[[term.alias]]\ntext = "Cricket"\nrule = "word"\n',
+        encoding="utf-8",
+    )
+    more = Item("Weather", "Rain in Lahore.", "https://dawn.example/news/5", guid="dawn-5")
+    feed_server.routes["/en.xml"] = Route(body=rss([*EN_ITEMS, more]), headers={"ETag": '"en-2"'})
+    summary = run_poll(two_feeds, force=True)
+    # Under another watch list no entry counts as unchanged: the cricket story now matches.
+    assert summary.entries_unchanged == 0
+    assert summary.new_articles == 1 and summary.duplicates == 2
+    assert ("en", "dawn-2", "https://dawn.example/sport/2") in articles(two_feeds)
 
 
 def test_failing_feed_is_recorded_and_others_carry_on(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.polling import Poller, _Pending
 from flows.summary import PollSummary
+from jirga.pipeline import DocumentResult
 from jirga.settings import Settings
 from jirga.types import FetchOutcome
 from storage.facade import Storage
@@ -18,10 +19,10 @@ def test_a_poll_counts_a_refused_feed_as_failed_and_goes_on(storage: Storage) ->
     good = FeedSave(_state(FEEDS[0], '"d1"'), 200, [_item(0, "dawn")])
     poller._save_group(
         [
-            _Pending(_refused(FEEDS[1], '"t1"'), FetchOutcome.OK, 50),
-            _Pending(good, FetchOutcome.OK, 50),
+            _Pending(_refused(FEEDS[1], '"t1"'), FetchOutcome.OK, DocumentResult(entries_seen=50)),
+            _Pending(good, FetchOutcome.OK, DocumentResult(entries_seen=50, unchanged=20)),
         ]
     )
     assert (summary.ok, summary.failed, summary.new_articles) == (1, 1, 1)
-    assert summary.entries_seen == 100
+    assert summary.entries_seen == 100 and summary.entries_unchanged == 20
     assert [feed for feed, _ in summary.errors] == ["tolo"]

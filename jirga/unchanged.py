@@ -1,0 +1,107 @@
+"""Entries a feed still carries from its last poll, left out before parsing.
+
+A news feed that changed usually gained an entry or two and still holds the forty-odd it held
+before, which were parsed, matched and (when they mentioned a watch term) stored then. Each
+entry's bytes are hashed, and the hashes of a feed's entries are kept with its state; at the
+next poll the entries whose bytes hash the same are cut out of the document before it is
+parsed, so only the new and the edited ones cost anything.
+
+A hash is keyed with everything else the entry's outcome depends on (:func:`scope_key`: the
+watch terms, the caps, the near-duplicate rule, the feed's own settings and jirga's version), so
+changing the watch list, say, makes every entry new once. Nothing is left out when the entries
+cannot be told apart safely (an entry inside another, an unclosed one) or when the document has
+more entries than are kept (which ones are kept depends on all of them); then no hashes are
+kept either, and the next poll parses everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+DIGEST_SIZE = 8  # bytes per entry: 1.6 KB for a feed of 200 entries
+# An entry's start or end tag (any prefix: RSS 1.0 and Atom are often written prefixed), a
+# CDATA section or a comment (skipped: their text is not markup).
+_MARKUP = re.compile(rb"<(?:!\[CDATA\[|!--|(/?)(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s/>]))")
+
+
+def scope_key(*parts: object) -> bytes:
+    """A hash key from everything besides an entry's bytes that decides what becomes of it."""
+    return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=32).digest()
+
+
+def entry_spans(data: bytes) -> list[tuple[int, int]] | None:
+    """Where each entry element of a document starts and ends, or None when they do not pair
+    up one after the other (one inside another, an end tag without its start, or the reverse,
+    as a self-closing entry looks here)."""
+    spans: list[tuple[int, int]] = []
+    start, pos = -1, 0
+    while (match := _MARKUP.search(data, pos)) is not None:
+        token, pos = match.group(), match.end()
+        if token in (b"<![CDATA[", b"<!--"):
+            closer = b"]]>" if token == b"<![CDATA[" else b"-->"
+            end = data.find(closer, pos)
+            pos = end + len(closer) if end >= 0 else len(data)
+        elif match.group(1):  # an end tag
+            end = data.find(b">", pos)
+            if start < 0 or end < 0:
+                return None
+            pos = end + 1
+            spans.append((start, pos))
+            start = -1
+        elif start >= 0:  # a start tag inside an open entry
+            return None
+        else:
+            start = match.start()
+    return None if start >= 0 else spans
+
+
+def pack(digests: Iterable[bytes]) -> bytes:
+    """Digests as they are kept with a feed's state: sorted, one after the other."""
+    return b"".join(sorted(set(digests)))
+
+
+def unpack(packed: bytes | None) -> frozenset[bytes]:
+    """The digests of :func:`pack`'s bytes."""
+    if not packed:
+        return frozenset()
+    return frozenset(packed[i : i + DIGEST_SIZE] for i in range(0, len(packed), DIGEST_SIZE))
+
+
+class UnchangedEntries:
+    """Cuts the entries of a document whose hashes were kept from the last poll.
+
+    Call it with the document's bytes (prolog cleaned, entries counted and capped: see
+    :func:`jirga.parse.parse_feed`'s ``select``); it returns the bytes to parse, and leaves
+    ``hashes`` (every entry's digest, packed, to keep for the next poll; None when the entries
+    could not be told apart or were too many) and ``unchanged`` (how many were cut).
+    """
+
+    def __init__(self, seen: bytes | None, key: bytes, max_entries: int) -> None:
+        self._seen = unpack(seen)
+        self._key = key
+        self._max_entries = max_entries
+        self.hashes: bytes | None = None
+        self.unchanged = 0
+
+    def __call__(self, data: bytes) -> bytes:
+        self.hashes, self.unchanged = None, 0
+        spans = entry_spans(data)
+        if spans is None or len(spans) > self._max_entries:
+            return data
+        key = self._key
+        digests = [
+            hashlib.blake2b(data[a:b], digest_size=DIGEST_SIZE, key=key).digest() for a, b in spans
+        ]
+        self.hashes = pack(digests)
+        cut = [span for span, digest in zip(spans, digests, strict=True) if digest in self._seen]
+        if not cut:
+            return data
+        self.unchanged = len(cut)
+        pieces, pos = [], 0
+        for a, b in cut:
+            pieces.append(data[pos:a])
+            pos = b
+        pieces.append(data[pos:])
+        return b"".join(pieces)

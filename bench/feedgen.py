@@ -142,7 +142,11 @@ class FeedSpec:
     @property
     def etag(self) -> str:
         """The feed's ETag (only sent when ``validators``)."""
-        return f'"bench-{self.index}-1"'
+        return self.etag_of(0)
+
+    def etag_of(self, new: int) -> str:
+        """The ETag of the feed once it has gained ``new`` entries (see :func:`feed_body`)."""
+        return f'"bench-{self.index}-{new + 1}"'
 
 
 def feed_specs(count: int) -> list[FeedSpec]:
@@ -224,10 +228,14 @@ def _atom(spec: FeedSpec, entries: Sequence[tuple[str, str, str, str, dt.datetim
     return "\n".join(parts)
 
 
-def feed_body(spec: FeedSpec, entries: int) -> bytes:
-    """The UTF-8 document of one feed with ``entries`` entries, newest first."""
-    rng = random.Random(f"jirga-bench:{spec.index}")
-    items = [_entry(rng, spec, n) for n in range(entries)]
+def feed_body(spec: FeedSpec, entries: int, new: int = 0) -> bytes:
+    """The UTF-8 document of one feed with ``entries`` entries, newest first; ``new``: the feed
+    as it is after gaining that many newer entries (the oldest as many fell off), every other
+    entry written byte for byte as before, as a news site's feed changes."""
+    items = [
+        _entry(random.Random(f"jirga-bench:{spec.index}:{n}"), spec, n)
+        for n in range(-new, entries - new)
+    ]
     return (_atom if spec.atom else _rss)(spec, items).encode()
 
 
@@ -257,11 +265,12 @@ class Route:
     last_modified: str | None = None
 
 
-def routes(specs: Sequence[FeedSpec], bodies: Sequence[bytes]) -> dict[str, Route]:
-    """The server's table: each feed's body with its validators (when it sends any)."""
-    modified = email.utils.format_datetime(BASE_DATE, usegmt=True)
+def routes(specs: Sequence[FeedSpec], bodies: Sequence[bytes], new: int = 0) -> dict[str, Route]:
+    """The server's table: each feed's body with its validators (when it sends any); ``new``:
+    the bodies are those of :func:`feed_body` with ``new`` (their validators change with it)."""
+    modified = email.utils.format_datetime(BASE_DATE + dt.timedelta(minutes=new), usegmt=True)
     return {
-        spec.path: Route(body, spec.etag, modified) if spec.validators else Route(body)
+        spec.path: Route(body, spec.etag_of(new), modified) if spec.validators else Route(body)
         for spec, body in zip(specs, bodies, strict=True)
     }
 
@@ -293,11 +302,19 @@ def _answer(table: Mapping[str, Route], path: str, headers: Mapping[str, str]) -
     return 200, _head(200, len(route.body), validators) + route.body
 
 
-def serve(conn: Connection, table: Mapping[str, Route], latency: float) -> None:
+def serve(
+    conn: Connection,
+    table: Mapping[str, Route],
+    latency: float,
+    editions: Sequence[Mapping[str, Route]] = (),
+) -> None:
     """Serve ``table`` on 127.0.0.1 (HTTP/1.1, keep-alive) until killed; the port goes out on
     ``conn``. ``GET /_stats`` answers the status counts so far as JSON, ``/_stats?reset`` also
-    zeroes them."""
+    zeroes them. ``GET /_edition?N`` serves ``editions[N - 1]`` from then on (``N = 0``: ``table``
+    again), for polls of feeds that changed."""
     counts: Counter[str] = Counter()
+    tables = [table, *editions]
+    current = [table]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -315,10 +332,13 @@ def serve(conn: Connection, table: Mapping[str, Route], latency: float) -> None:
                     if query == "reset":
                         counts.clear()
                     writer.write(_head(200, len(body), {}) + body)
+                elif path == "/_edition":
+                    current[0] = tables[int(query)]
+                    writer.write(_head(200, 2, {}) + b"ok")
                 else:
                     if latency:
                         await asyncio.sleep(latency)
-                    status, data = _answer(table, path, headers)
+                    status, data = _answer(current[0], path, headers)
                     counts[str(status)] += 1
                     counts["bytes"] += len(data)
                     writer.write(data)

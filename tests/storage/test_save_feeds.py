@@ -128,3 +128,14 @@ def test_a_group_is_saved_without_savepoints_until_a_feed_is_refused(storage: St
     assert _articles(storage) == 3
     states = {s.feed_id: s for s in storage.feed_states()}
     assert states["dawn"].etag == '"d2"' and states["tolo"].consecutive_errors == 1
+
+
+def test_entry_hashes_are_saved_with_the_state_and_read_back_as_bytes(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    hashes = bytes(range(16))
+    state = dataclasses.replace(_state(FEEDS[0], '"d1"'), entry_hashes=hashes)
+    storage.save_feeds([FeedSave(state, 200, [_item(0, "dawn")])], NOW, DedupConfig())
+    by_id = {s.feed_id: s for s in storage.feed_states()}
+    assert by_id["dawn"].entry_hashes == hashes
+    assert isinstance(by_id["dawn"].entry_hashes, bytes)
+    assert by_id[FEEDS[1].id].entry_hashes is None

@@ -12,6 +12,7 @@ from jirga.config import load_terms
 from jirga.pipeline import Caps, Source, Stages
 from jirga.types import Alias, AliasRule, Term
 from jirga.unchanged import DIGEST_SIZE, UnchangedEntries, entry_spans, pack, scope_key, unpack
+from tests.flows import hostile_docs
 from tests.jirga.test_parse import rss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +154,33 @@ def test_a_broken_document_is_parsed_whole_and_keeps_no_digests(stages: Stages) 
     again = stages.process_document(broken, {}, SOURCE, NOW, first.entry_hashes)
     assert again.unchanged == 0 and again.entry_hashes is None
     assert len(again.matched) == 3
+
+
+# Every hostile document of the poll tests that fits in memory, once with digests and again.
+HOSTILE = {
+    "billion laughs": hostile_docs.billion_laughs(),
+    "big entity": hostile_docs.big_entity(),
+    "external entity": hostile_docs.external_entity("file:///etc/passwd", "title"),
+    "windows-1256 labelled utf-8": hostile_docs.windows_1256_labelled_utf8(),
+    "one bad byte": hostile_docs.one_bad_byte(),
+    "control characters": hostile_docs.control_characters(),
+    "scripts rss": hostile_docs.scripts_rss(),
+    "scripts atom": hostile_docs.scripts_atom(),
+    "double escaped script": hostile_docs.double_escaped_script(),
+    "absurd dates": hostile_docs.absurd_dates(),
+    "guid trouble": hostile_docs.guid_trouble(),
+    "truncated": hostile_docs.truncated("t"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_documents_lose_nothing_to_tracking(stages: Stages, name: str) -> None:
+    body = HOSTILE[name]
+    plain = stages.process_document(body, {}, SOURCE, NOW)
+    first = stages.process_document(body, {}, SOURCE, NOW, b"")
+    assert first.matched == plain.matched and first.error == plain.error
+    again = stages.process_document(body, {}, SOURCE, NOW, first.entry_hashes)
+    if first.entry_hashes is None:  # broken or unsure: parsed whole every time
+        assert again.matched == plain.matched and again.unchanged == 0
+    else:  # every entry left out, so nothing is stored twice
+        assert again.matched == () and again.unchanged == len(first.entry_hashes) // DIGEST_SIZE

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy.engine import Dialect
 
 from jirga.dedup import DedupConfig, best_match
 from jirga.types import Article, FeedState, MatchedArticle
@@ -78,15 +79,20 @@ _STATE_COLUMNS = (*state_values(FeedState("", "")), "last_fetched_at", "last_sta
 
 
 @functools.cache
-def _state_update() -> Any:
-    """``UPDATE feeds SET ... WHERE id = ?`` with bound parameters, built once: building the
-    statement per feed cost more than running it."""
+def _state_update(dialect: Dialect) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """``UPDATE feeds SET ... WHERE id = ?`` for the driver, and each parameter's conversion
+    (the columns' own types' bind processors, so values are stored exactly as SQLAlchemy would
+    store them), built once per dialect. Every poll writes every fetched feed's state, and for
+    a re-poll of feeds that did not change, SQLAlchemy's per-row parameter handling cost more
+    than the update itself."""
     table = cast(Table, FeedRow.__table__)
-    return (
-        update(table)
-        .where(table.c.id == bindparam("v_feed_id"))
-        .values({name: bindparam(f"v_{name}") for name in _STATE_COLUMNS})
-    )
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{quote(name)} = {mark}" for name in _STATE_COLUMNS)
+    # Only constant identifiers and parameter markers are formatted in: every value is bound.
+    statement = f"UPDATE {quote(table.name)} SET {sets} WHERE id = {mark}"  # noqa: S608
+    columns = [table.c[name] for name in _STATE_COLUMNS] + [table.c.id]
+    return statement, tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
 
 
 def write_states(
@@ -95,17 +101,14 @@ def write_states(
     """Save feeds' states after a fetch, with the HTTP status each one got."""
     if not states:
         return
-    rows = [
-        {
-            "v_feed_id": state.feed_id,
-            **{f"v_{k}": v for k, v in state_values(state).items()},
-            "v_last_fetched_at": now,
-            "v_last_status": status,
-            "v_updated_at": now,
-        }
-        for state, status in states
-    ]
-    conn.execute(_state_update(), rows)
+    statement, processors = _state_update(conn.dialect)
+    rows = []
+    for state, status in states:
+        values = (*state_values(state).values(), now, status, now, state.feed_id)
+        rows.append(
+            tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True))
+        )
+    conn.exec_driver_sql(statement, rows)
 
 
 def store_articles(

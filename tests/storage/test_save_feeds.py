@@ -12,6 +12,7 @@ from jirga.dedup import DedupConfig
 from jirga.errors import StorageError
 from jirga.types import Feed, FeedState, MatchedArticle
 from storage.facade import Storage
+from storage.models import FeedRow
 from storage.polls import FeedSave
 from tests.storage.corpus import DOCS, matched
 
@@ -139,3 +140,38 @@ def test_entry_hashes_are_saved_with_the_state_and_read_back_as_bytes(storage: S
     assert by_id["dawn"].entry_hashes == hashes
     assert isinstance(by_id["dawn"].entry_hashes, bytes)
     assert by_id[FEEDS[1].id].entry_hashes is None
+
+
+def test_states_written_for_the_driver_are_what_sqlalchemy_writes(storage: Storage) -> None:
+    # write_states binds through the driver; each value must be stored as a Core UPDATE of the
+    # same values stores it (compared as the driver reads the rows back, types and all).
+    from storage import polls
+
+    storage.sync_feeds(FEEDS, NOW)
+    later = NOW + dt.timedelta(hours=3, microseconds=17)
+    full = FeedState(
+        "dawn", "https://dawn.example/moved", '"e"', "Tue, 10 Mar 2026 12:00:00 GMT", "ab" * 32,
+        2, 1, later, True, "https://dawn.example/next", NOW, "HTTP 500", bytes(range(16)),
+    )  # fmt: skip
+    bare = FeedState("tolo", "https://tolo.example/rss")
+    table = FeedRow.__table__
+    columns = polls._STATE_COLUMNS
+
+    def raw() -> list[tuple[object, ...]]:
+        with storage.engine.connect() as conn:
+            names = ", ".join(columns)
+            return [
+                tuple(r) for r in conn.exec_driver_sql(f"SELECT {names} FROM feeds ORDER BY id")
+            ]
+
+    with storage.engine.begin() as conn:
+        polls.write_states(conn, [(full, 500), (bare, None)], later)
+    ours = raw()
+    with storage.engine.begin() as conn:
+        for state, status in [(full, 500), (bare, None)]:
+            values = {**polls.state_values(state), "last_fetched_at": later, "last_status": status}
+            values["updated_at"] = later
+            conn.execute(sa.update(table).where(table.c.id == state.feed_id).values(values))
+    assert raw() == ours
+    by_id = {s.feed_id: s for s in storage.feed_states()}
+    assert by_id["dawn"] == full and by_id["tolo"] == bare

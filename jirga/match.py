@@ -221,10 +221,10 @@ class Matcher:
         :func:`jirga.normalise.screening_text` of the entries of a feed can be screened with
         one call, and only those that may mention a term need their full text made.
         """
-        maybe = [t is None or _SEPARATOR in t for t in texts]
-        joined = [i for i, m in enumerate(maybe) if not m]
         if self._separator_in_keys:
             return [True] * len(texts)
+        maybe = [t is None or _SEPARATOR in t for t in texts]
+        joined = [i for i, m in enumerate(maybe) if not m]
         if not joined:
             return maybe
         whole = normalize(_SEPARATOR.join(cast(str, texts[i]) for i in joined)).text

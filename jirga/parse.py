@@ -14,7 +14,7 @@ import io
 import re
 import threading
 import xml.sax
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import feedparser
@@ -197,24 +197,56 @@ _ENTRY_MARKUP = re.compile(
 )
 
 
-def cut_entries(data: bytes, keep: int) -> tuple[bytes, int]:
-    """Drop the entries after the first ``keep`` (document order) before parsing: splice out
-    from the start of entry ``keep + 1`` to the end of the last entry, so what follows still
-    closes the document; CDATA and comments are skipped. Returns the bytes and the number of
-    entry start tags seen."""
-    seen, cut_at, last_close, pos = 0, -1, -1, 0
+def _entry_tags(data: bytes) -> Iterator[tuple[bool, int, int]]:
+    """Each entry start or end tag of a document, in order, as (is it an end tag, where it
+    starts, where it ends): an end tag runs to its ``>``, a start tag is only its name here.
+    CDATA sections and comments are skipped, since their text is not markup."""
+    pos = 0
     while (match := _ENTRY_MARKUP.search(data, pos)) is not None:
         token, pos = match.group(), match.end()
         if token in (b"<![CDATA[", b"<!--"):
             pos = _skip(data, pos, b"]]>" if token == b"<![CDATA[" else b"-->")
         elif match.group(1):
-            last_close = pos = _skip(data, pos, b">")
+            pos = _skip(data, pos, b">")
+            yield True, match.start(), pos
+        else:
+            yield False, match.start(), pos
+
+
+def cut_entries(data: bytes, keep: int) -> tuple[bytes, int]:
+    """Drop the entries after the first ``keep`` (document order) before parsing: splice out
+    from the start of entry ``keep + 1`` to the end of the last entry, so what follows still
+    closes the document; CDATA and comments are skipped. Returns the bytes and the number of
+    entry start tags seen."""
+    seen, cut_at, last_close = 0, -1, -1
+    for is_end, start, end in _entry_tags(data):
+        if is_end:
+            last_close = end
         else:
             seen += 1
-            cut_at = match.start() if seen == keep + 1 else cut_at
+            cut_at = start if seen == keep + 1 else cut_at
     if cut_at < 0 or last_close <= cut_at:
         return data, seen
     return data[:cut_at] + data[last_close:], seen
+
+
+def entry_spans(data: bytes) -> list[tuple[int, int]] | None:
+    """Where each entry element of a document starts and ends, or None when they do not pair
+    up one after the other (one inside another, an end tag without its start or its ``>``, or
+    a start tag without its end, as a self-closing entry looks here)."""
+    spans: list[tuple[int, int]] = []
+    open_at = -1
+    for is_end, start, end in _entry_tags(data):
+        if not is_end:
+            if open_at >= 0:  # a start tag inside an open entry
+                return None
+            open_at = start
+        elif open_at < 0 or data[end - 1 : end] != b">":
+            return None
+        else:
+            spans.append((open_at, end))
+            open_at = -1
+    return None if open_at >= 0 else spans
 
 
 # --- feedparser and the entries ---------------------------------------------------------------

@@ -17,44 +17,16 @@ kept either, and the next poll parses everything.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 
+from jirga.parse import entry_spans
+
 DIGEST_SIZE = 8  # bytes per entry: 1.6 KB for a feed of 200 entries
-# An entry's start or end tag (any prefix: RSS 1.0 and Atom are often written prefixed), a
-# CDATA section or a comment (skipped: their text is not markup).
-_MARKUP = re.compile(rb"<(?:!\[CDATA\[|!--|(/?)(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s/>]))")
 
 
 def scope_key(*parts: object) -> bytes:
     """A hash key from everything besides an entry's bytes that decides what becomes of it."""
     return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=32).digest()
-
-
-def entry_spans(data: bytes) -> list[tuple[int, int]] | None:
-    """Where each entry element of a document starts and ends, or None when they do not pair
-    up one after the other (one inside another, an end tag without its start, or the reverse,
-    as a self-closing entry looks here)."""
-    spans: list[tuple[int, int]] = []
-    start, pos = -1, 0
-    while (match := _MARKUP.search(data, pos)) is not None:
-        token, pos = match.group(), match.end()
-        if token in (b"<![CDATA[", b"<!--"):
-            closer = b"]]>" if token == b"<![CDATA[" else b"-->"
-            end = data.find(closer, pos)
-            pos = end + len(closer) if end >= 0 else len(data)
-        elif match.group(1):  # an end tag
-            end = data.find(b">", pos)
-            if start < 0 or end < 0:
-                return None
-            pos = end + 1
-            spans.append((start, pos))
-            start = -1
-        elif start >= 0:  # a start tag inside an open entry
-            return None
-        else:
-            start = match.start()
-    return None if start >= 0 else spans
 
 
 def pack(digests: Iterable[bytes]) -> bytes:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from jirga.config import load_terms
+from jirga.parse import entry_spans
 from jirga.pipeline import Caps, Source, Stages
 from jirga.types import Alias, AliasRule, Term
-from jirga.unchanged import DIGEST_SIZE, UnchangedEntries, entry_spans, pack, scope_key, unpack
+from jirga.unchanged import DIGEST_SIZE, UnchangedEntries, pack, scope_key, unpack
 from tests.flows import hostile_docs
 from tests.jirga.test_parse import rss
 
@@ -63,6 +64,10 @@ def test_prefixed_entries_cdata_and_comments() -> None:
 )
 def test_entries_that_do_not_pair_up_give_no_spans(items: str) -> None:
     assert entry_spans(rss(items)) is None
+
+
+def test_an_end_tag_cut_short_gives_no_spans() -> None:
+    assert entry_spans(b"<rss><item>x</item ") is None
 
 
 def test_items_element_of_rss10_is_not_an_entry() -> None:

@@ -472,9 +472,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.feeds = min(args.feeds, 100)
-    # Inherited by every process started from here on (see the module docstring).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    sys.dont_write_bytecode = False
+    # Inherited by every process started from here on (see the module docstring). Started
+    # with bytecode writing off, this process would pass ``-B`` to every process it spawns
+    # (multiprocessing copies the interpreter's flags), whatever the environment says by then:
+    # so it starts itself again without it.
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
     began = time.perf_counter()
     specs = feed_specs(args.feeds)

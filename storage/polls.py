@@ -139,20 +139,23 @@ def store_article_groups(
     band_rows: list[tuple[int, int, int]] = []
     indexed: list[search.IndexRow] = []
     links: list[dict[str, object]] = []
-    # The originals stored so far from ``items``: their band keys are not in the table yet.
-    batch: list[_Stored] = []
+    # The originals stored so far from ``items`` (their band keys are not in the table yet),
+    # and which of them hold each key: a group holds hundreds, and comparing each new article's
+    # keys with every one of them cost more than the rest of the loop.
+    batch = _Batch()
     for item, owner, article_id, stored in zip(items, owners, ids, candidates, strict=True):
         count = counts[owner]
         if article_id is None:
             count["duplicates"] += 1
             continue
         a = item.article
-        original = _near_original(a.text, a.published_at, item.band_keys, dedup, stored, batch)
+        near = batch.sharing(item.band_keys, dedup)
+        original = _near_original(a.text, a.published_at, item.band_keys, dedup, stored, near)
         if original is not None:
             count["near_duplicates"] += 1
             links.append({"v_id": article_id, "v_of": original[0], "v_sim": original[1]})
         else:  # only originals can be linked to (duplicate_of is NULL)
-            batch.append(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
+            batch.add(_Stored(article_id, a.text, a.published_at, frozenset(item.band_keys)))
         count["new"] += 1
         count["mentions"] += len(item.mentions)
         indexed.append((article_id, a.title, a.text, a.published_at, item.search_words))
@@ -209,6 +212,31 @@ class _Stored:
     text: str
     published_at: dt.datetime
     band_keys: frozenset[tuple[int, int]]
+
+
+class _Batch:
+    """The originals inserted so far in one call, found by their band keys."""
+
+    def __init__(self) -> None:
+        self._stored: list[_Stored] = []
+        self._holding: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add(self, stored: _Stored) -> None:
+        index, holding = len(self._stored), self._holding
+        for key in stored.band_keys:
+            holding[key].append(index)
+        self._stored.append(stored)
+
+    def sharing(self, band_keys: Sequence[tuple[int, int]], dedup: DedupConfig) -> list[_Stored]:
+        """Those sharing at least ``dedup.min_shared_bands`` of ``band_keys`` (all of them when
+        there are fewer), in the order they were added."""
+        holding = self._holding
+        found = [holding[key] for key in set(band_keys) if key in holding]
+        if not found:
+            return []  # the usual case: no key in common with any of them
+        need = min(dedup.min_shared_bands, len(band_keys))
+        shared = Counter(i for holders in found for i in holders)
+        return [self._stored[i] for i in sorted(i for i, n in shared.items() if n >= need)]
 
 
 def _article_values(a: Article) -> dict[str, object]:
@@ -365,17 +393,16 @@ def _near_original(
     batch: Sequence[_Stored] = (),
 ) -> tuple[int, float] | None:
     """The earlier original this text is a near-copy of, with the similarity, if any: among
-    the ``stored`` candidates (:func:`_candidate_originals`) and the ``batch`` of this call,
-    whose keys are not stored yet."""
+    the ``stored`` candidates (:func:`_candidate_originals`) and the articles of this call
+    that share enough of its band keys (``batch``, from :meth:`_Batch.sharing`), whose keys
+    are not stored yet."""
     if not band_keys:
         return None
-    need = min(dedup.min_shared_bands, len(band_keys))
-    keys = set(band_keys)
     rows = list(stored)
     rows += (
         (s.published_at, s.id, s.text)
         for s in batch
-        if len(keys & s.band_keys) >= need and abs(s.published_at - published_at) <= NEAR_WINDOW
+        if abs(s.published_at - published_at) <= NEAR_WINDOW
     )
     if not rows:
         return None

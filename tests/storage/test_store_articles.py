@@ -180,3 +180,21 @@ def test_a_group_of_feeds_stored_at_once_reports_each_feed(storage: Storage) -> 
         (1, 1, 1, len(second[0].mentions)),
     ]
     assert _links(storage) == {"a": None, "b": None, "c": "a"}
+
+
+def test_the_batch_index_finds_exactly_the_articles_sharing_enough_band_keys() -> None:
+    # Against the rule spelled out, on keys drawn from a small pool so that articles share
+    # none, some or all of their keys, and some have fewer keys than the rule asks for.
+    from storage import polls
+
+    rng = random.Random(5)
+    batch, added = polls._Batch(), []
+    for n in range(400):
+        keys = tuple({(rng.randrange(4), rng.randrange(6)) for _ in range(rng.randrange(1, 6))})
+        need = min(CONFIG.min_shared_bands, len(keys))
+        expected = [s for s in added if len(set(keys) & s.band_keys) >= need]
+        assert batch.sharing(keys, CONFIG) == expected
+        stored = polls._Stored(n, f"text {n}", T, frozenset(keys))
+        batch.add(stored)
+        added.append(stored)
+    assert CONFIG.min_shared_bands > 1  # else the case of too few keys was not tried

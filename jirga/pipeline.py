@@ -75,8 +75,9 @@ class Stages:
 
     def __post_init__(self) -> None:
         self.matcher = Matcher(self.terms, context_window=self.caps.context_window)
-        # What an entry's outcome depends on besides its bytes and its feed's settings.
-        self._scope = (__version__, self.terms, self.caps, self.dedup)
+        # What an entry's outcome depends on besides its bytes and its feed's settings, hashed
+        # once: written out for every document, the watch list alone cost more than the hash.
+        self._scope = scope_key(__version__, self.terms, self.caps, self.dedup)
 
     def process_document(
         self,

@@ -128,18 +128,11 @@ def heuristic_scores(text: str) -> dict[str, float]:
 
 @functools.cache
 def _identifier() -> Any:
-    """py3langid restricted to the four languages, loaded once (about a second, offline)."""
-    from py3langid.langid import (  # type: ignore[import-untyped]
-        MODEL_FILE,
-        LanguageIdentifier,
-    )
+    """py3langid restricted to the four languages, loaded once per process (offline; see
+    :mod:`jirga.langid_model` for how it is kept)."""
+    from jirga.langid_model import load_identifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(LANGUAGES))
-    # set_languages keeps a copy of the full 142-language model for later calls; jirga never
-    # widens the set again, so drop it (about 27 MB per parser process).
-    identifier._full_model = None
-    return identifier
+    return load_identifier(LANGUAGES)
 
 
 def load_model() -> None:

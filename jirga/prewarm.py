@@ -2,8 +2,8 @@
 pipeline before any worker is forked, so every worker starts with them (shared copy-on-write
 pages) instead of spending a second or two building its own.
 
-The language model is not among them: only feeds tagged as mixing languages need it, and it
-costs about 60 MB in every process that holds it, so a worker loads it on first use."""
+The language model is not among them: only feeds tagged as mixing languages need it, so the
+fork server loads it (:mod:`jirga.prewarm_language`) only when some feed is."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ PostgreSQL tests need the server on 127.0.0.1:5432 (database ``test``, trust aut
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# jirga's own cache (the language model) likewise, instead of the user's.
+_CACHE = Path(tempfile.mkdtemp(prefix="jirga-test-cache-"))
+os.environ.setdefault("JIRGA_CACHE_DIR", str(_CACHE))
+for _made in (_PREFECT_HOME, _CACHE):
+    atexit.register(shutil.rmtree, _made, ignore_errors=True)
 
 from storage.facade import Storage  # noqa: E402
 

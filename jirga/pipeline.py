@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jirga import __version__
 from jirga.dedup import DedupConfig, band_keys, signature
 from jirga.match import Matcher
 from jirga.normalise import (
@@ -25,7 +24,7 @@ from jirga.normalise import (
 from jirga.parse import parse_feed, read_leniently
 from jirga.searchtext import article_words
 from jirga.types import MatchedArticle, Mention, ParsedFeed, RawEntry, Term
-from jirga.unchanged import UnchangedEntries, scope_key
+from jirga.unchanged import UnchangedEntries, code_fingerprint, scope_key
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class Stages:
         self.matcher = Matcher(self.terms, context_window=self.caps.context_window)
         # What an entry's outcome depends on besides its bytes and its feed's settings, hashed
         # once: written out for every document, the watch list alone cost more than the hash.
-        self._scope = scope_key(__version__, self.terms, self.caps, self.dedup)
+        self._scope = scope_key(code_fingerprint(), self.terms, self.caps, self.dedup)
 
     def process_document(
         self,

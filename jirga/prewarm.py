@@ -7,8 +7,10 @@ fork server loads it (:mod:`jirga.prewarm_language`) only when some feed is."""
 
 from __future__ import annotations
 
-from jirga import arabic, pipeline  # noqa: F401 - imported for their side effects
+from jirga import arabic, pipeline, unchanged  # noqa: F401 - imported for their side effects
 
 # The folding tables the matcher and the dedup normaliser use.
 arabic.normalize("warm")
 arabic.normalize("warm", casefold=False)
+# What the entry digests are keyed with (the engine's sources are read for it).
+unchanged.code_fingerprint()

@@ -7,8 +7,9 @@ next poll the entries whose bytes hash the same are cut out of the document befo
 parsed, so only the new and the edited ones cost anything.
 
 A hash is keyed with everything else the entry's outcome depends on (:func:`scope_key`: the
-watch terms, the caps, the near-duplicate rule, the feed's own settings and jirga's version), so
-changing the watch list, say, makes every entry new once. Nothing is left out when the entries
+watch terms, the caps, the near-duplicate rule, the feed's own settings, and the code:
+:func:`code_fingerprint`), so changing the watch list, or jirga, say, makes every entry new
+once. Nothing is left out when the entries
 cannot be told apart safely (an entry inside another, an unclosed one) or when the document has
 more entries than are kept (which ones are kept depends on all of them); then no hashes are
 kept either, and the next poll parses everything.
@@ -16,12 +17,46 @@ kept either, and the next poll parses everything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import unicodedata
 from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
 
+from jirga import __version__
 from jirga.parse import entry_spans
 
 DIGEST_SIZE = 8  # bytes per entry: 1.6 KB for a feed of 200 entries
+
+
+# The libraries whose behaviour decides what becomes of an entry: parsing, sanitising, the
+# matcher's automaton, fingerprints and language detection.
+_LIBRARIES = ("feedparser", "lxml", "nh3", "numpy", "pyahocorasick", "py3langid")
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def code_fingerprint(package: Path = _PACKAGE) -> str:
+    """What identifies the code an entry is processed with: jirga's engine sources (not only its
+    version, which a checkout between two releases keeps), the libraries above and the Unicode
+    tables that folding uses. A checkout that changes how entries are read parses all of them
+    once more instead of taking the old outcome for the new one."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{__version__}\n{unicodedata.unidata_version}\n".encode())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?\n".encode())
+    try:
+        for source in sorted(package.glob("*.py")):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    except OSError:
+        digest.update(b"sources unreadable")  # the version and libraries still count
+    return digest.hexdigest()
 
 
 def scope_key(*parts: object) -> bytes:

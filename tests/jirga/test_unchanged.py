@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
 
+from jirga import pipeline
 from jirga.config import load_terms
 from jirga.parse import entry_spans
 from jirga.pipeline import Caps, Source, Stages
 from jirga.types import Alias, AliasRule, Term
-from jirga.unchanged import DIGEST_SIZE, UnchangedEntries, pack, scope_key, unpack
+from jirga.unchanged import (
+    DIGEST_SIZE,
+    UnchangedEntries,
+    code_fingerprint,
+    pack,
+    scope_key,
+    unpack,
+)
 from tests.flows import hostile_docs
 from tests.jirga.test_parse import rss
 
@@ -151,6 +160,29 @@ def test_other_caps_or_feed_settings_make_every_entry_new(stages: Stages) -> Non
     assert capped.process_document(rss(mention(1)), {}, SOURCE, NOW, first.entry_hashes).matched
     urdu = dataclasses.replace(SOURCE, language="ur")
     assert stages.process_document(rss(mention(1)), {}, urdu, NOW, first.entry_hashes).matched
+
+
+def test_other_code_makes_every_entry_new(stages: Stages, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = stages.process_document(rss(mention(1)), {}, SOURCE, NOW, b"")
+    monkeypatch.setattr(pipeline, "code_fingerprint", lambda: "another checkout")
+    upgraded = Stages(stages.terms)
+    again = upgraded.process_document(rss(mention(1)), {}, SOURCE, NOW, first.entry_hashes)
+    assert again.unchanged == 0 and len(again.matched) == 1
+
+
+def test_the_code_fingerprint_follows_every_engine_source(tmp_path: Path) -> None:
+    package = tmp_path / "jirga"
+    shutil.copytree(ROOT / "jirga", package, ignore=shutil.ignore_patterns("__pycache__"))
+    same = code_fingerprint(package)
+    assert same == code_fingerprint(Path(shutil.copytree(package, tmp_path / "copy")))
+    for source in sorted(package.glob("*.py")):
+        code = source.read_bytes()
+        source.write_bytes(code + b"\n# an edit\n")
+        assert code_fingerprint.__wrapped__(package) != same, source.name
+        source.write_bytes(code)
+    assert code_fingerprint.__wrapped__(package) == same
+    (package / "new_stage.py").write_text("x = 1\n")
+    assert code_fingerprint.__wrapped__(package) != same
 
 
 def test_a_broken_document_is_parsed_whole_and_keeps_no_digests(stages: Stages) -> None:

@@ -285,18 +285,23 @@ def band_keys(sig: Signature, config: DedupConfig = DEFAULT_CONFIG) -> list[tupl
     """
     if sig.shape != (config.num_perm,):
         raise ValueError(f"signature has shape {sig.shape}, config expects ({config.num_perm},)")
-    raw = sig.astype("<u4").tobytes()
+    raw = memoryview(sig.astype("<u4").tobytes())
     width = 4 * config.rows
     keys = []
-    for band in range(config.bands):
-        digest = hashlib.blake2b(
-            raw[band * width : (band + 1) * width],
-            digest_size=8,
-            salt=band.to_bytes(16, "little"),
-            person=b"jirga-dedup-lsh",
-        ).digest()
-        keys.append((band, int.from_bytes(digest, "big", signed=True)))
+    for band, keyed in enumerate(_band_hashers(config.bands)):
+        hasher = keyed.copy()  # cheaper than setting up salt and person again
+        hasher.update(raw[band * width : (band + 1) * width])
+        keys.append((band, int.from_bytes(hasher.digest(), "big", signed=True)))
     return keys
+
+
+@functools.lru_cache(maxsize=8)
+def _band_hashers(bands: int) -> tuple[hashlib.blake2b, ...]:
+    """Each band's BLAKE2b, keyed with its index and jirga's personalisation, before any data."""
+    return tuple(
+        hashlib.blake2b(digest_size=8, salt=band.to_bytes(16, "little"), person=b"jirga-dedup-lsh")
+        for band in range(bands)
+    )
 
 
 def candidate_probability(jaccard: float, config: DedupConfig = DEFAULT_CONFIG) -> float:

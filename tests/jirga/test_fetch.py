@@ -120,6 +120,34 @@ def test_cookies_a_server_sets_are_never_sent_back(feed_server, make_fetcher):
     assert all("cookie" not in headers for headers in sent)
 
 
+def test_what_every_request_carries_and_nothing_more(feed_server, make_fetcher):
+    fetcher = make_fetcher()
+    fetcher.fetch(state(feed_server.url("/static")), NOW)
+    fetcher.fetch(state(feed_server.url("/static"), etag='"v1"', last_modified="Sat, 21 Feb"), NOW)
+
+    first, second = feed_server.log.headers_of("/static")
+    host = feed_server.url("/").split("/")[2]
+    assert first == {
+        "host": host,
+        "user-agent": first["user-agent"],
+        "accept": first["accept"],
+        "accept-encoding": "gzip, deflate",  # only what the fetcher can bound when inflating
+    }
+    assert first["user-agent"].startswith(f"jirga/{__version__} ")
+    assert "application/rss+xml" in first["accept"]
+    assert second == {**first, "if-none-match": '"v1"', "if-modified-since": "Sat, 21 Feb"}
+
+
+def test_proxies_from_the_environment_are_not_used(feed_server, make_fetcher, monkeypatch):
+    # A proxy would connect to the feed's host itself, where the address checks cannot see.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # the discard port: nothing listens
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = make_fetcher().fetch(state(feed_server.url("/static")), NOW)
+    assert result.outcome is FetchOutcome.OK and result.body == feed_server.feed
+
+
 # --- statuses ----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 
 import feedparser
+from timing import best_of
 
 from jirga.workerpool import ParserPool
 
@@ -55,13 +56,7 @@ def synthetic_feed(entries: int) -> bytes:
 def rate(label: str, entries: int, run: Callable[[], object], repeat: int = 3) -> float:
     """Warm up, then keep the best of ``repeat`` timed runs (the machine may be shared);
     print and return entries per second."""
-    run()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    per_second = entries / best
+    per_second = entries / best_of(run, repeat)
     print(f"{label:<52} {per_second:>9,.0f} entries/s")
     return per_second
 

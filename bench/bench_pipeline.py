@@ -18,12 +18,12 @@ import argparse
 import datetime as dt
 import os
 import pickle
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from feedgen import feed_body, feed_specs
 from lxml import etree
+from timing import best_of
 
 from jirga.config import load_watchlist
 from jirga.normalise import prepare_text, screening_text
@@ -34,17 +34,6 @@ from jirga.unchanged import UnchangedEntries
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
-
-
-def best_of(run: Callable[[], object], repeat: int = 5) -> float:
-    """Seconds of the fastest of ``repeat`` runs, after one to warm up."""
-    run()
-    best = float("inf")
-    for _ in range(repeat):
-        began = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - began)
-    return best
 
 
 def main() -> None:

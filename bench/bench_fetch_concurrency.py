@@ -1,5 +1,5 @@
-"""Feeds per second on loopback: jirga's Fetcher (threads + one sync httpx.Client) against plain
-threads + httpx.Client and against httpx.AsyncClient, with an optional server latency.
+"""Feeds per second on loopback: jirga's Fetcher (threads + one shared httpx transport) against
+plain threads + httpx.Client and against httpx.AsyncClient, with an optional server latency.
 
     uv run python bench/bench_fetch_concurrency.py --feeds 500 --concurrency 32 --latency-ms 0
     uv run python bench/bench_fetch_concurrency.py --feeds 500 --concurrency 32 --latency-ms 200

@@ -1,6 +1,6 @@
 """A thread that saves a poll's groups of feeds in order while the poll goes on.
 
-Saving a group (one transaction of up to 25 feeds with articles) takes the main thread a
+Saving a group (one transaction of up to 100 feeds with articles) takes the main thread a
 quarter of a second or more; done in line, the parser processes, which get their next document
 only from the main thread, sit idle meanwhile. Handed to this thread, the saves overlap the
 parsing: most of a save's time is spent in the database driver, which lets go of the GIL.

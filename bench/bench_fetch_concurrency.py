@@ -104,7 +104,7 @@ def main() -> None:
             f"server latency {args.latency_ms:g} ms (best of {args.rounds})"
         )
         for name, run in (
-            ("jirga Fetcher (threads + sync Client)", bench_fetcher),
+            ("jirga Fetcher (threads + transport)", bench_fetcher),
             ("threads + httpx.Client", bench_threads),
             ("httpx.AsyncClient", bench_async),
         ):

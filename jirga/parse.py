@@ -289,6 +289,9 @@ def _language(entry: Mapping[str, Any], feed_language: str | None) -> str | None
 
 def _capped(values: list[str], per_field: int, per_entry: int) -> tuple[list[str], bool]:
     """Each value cut to ``per_field`` characters and all of them to ``per_entry``; was any cut?"""
+    lengths = [len(value) for value in values]
+    if max(lengths) <= per_field and sum(lengths) <= per_entry:
+        return values, False  # the usual case: nothing to cut
     left, out = per_entry, []
     for value in values:
         out.append(value[: max(min(per_field, left), 0)])
@@ -301,7 +304,8 @@ def _entry(
 ) -> tuple[RawEntry | None, bool]:
     """One RawEntry (None if empty) and whether it was cut; short fields are capped first so
     the entry cap trims the long HTML."""
-    entry = dict(entry)  # plain lookups: FeedParserDict maps a missing "updated" to "published"
+    if type(entry) is not dict:  # plain lookups: FeedParserDict maps "updated" to "published"
+        entry = dict(entry)
     parsed, published = _utc(entry.get("published_parsed")), _text(entry.get("published"))
     if parsed is None and (updated := _utc(entry.get("updated_parsed"))) is not None:
         parsed, published = updated, _text(entry.get("updated"))

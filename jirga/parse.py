@@ -14,7 +14,7 @@ import io
 import re
 import threading
 import xml.sax
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import feedparser
@@ -197,10 +197,19 @@ _ENTRY_MARKUP = re.compile(
 )
 
 
-def _entry_tags(data: bytes) -> Iterator[tuple[bool, int, int]]:
+#: Where a document's entry tags are: see :func:`entry_tags`.
+EntryTags = Sequence[tuple[bool, int, int]]
+
+
+def entry_tags(data: bytes) -> EntryTags:
     """Each entry start or end tag of a document, in order, as (is it an end tag, where it
     starts, where it ends): an end tag runs to its ``>``, a start tag is only its name here.
-    CDATA sections and comments are skipped, since their text is not markup."""
+    CDATA sections and comments are skipped, since their text is not markup. Found once, they
+    serve both :func:`cut_entries` and :func:`entry_spans`."""
+    return list(_entry_tags(data))
+
+
+def _entry_tags(data: bytes) -> Iterator[tuple[bool, int, int]]:
     pos = 0
     while (match := _ENTRY_MARKUP.search(data, pos)) is not None:
         token, pos = match.group(), match.end()
@@ -213,13 +222,13 @@ def _entry_tags(data: bytes) -> Iterator[tuple[bool, int, int]]:
             yield False, match.start(), pos
 
 
-def cut_entries(data: bytes, keep: int) -> tuple[bytes, int]:
+def cut_entries(data: bytes, keep: int, tags: EntryTags | None = None) -> tuple[bytes, int]:
     """Drop the entries after the first ``keep`` (document order) before parsing: splice out
     from the start of entry ``keep + 1`` to the end of the last entry, so what follows still
     closes the document; CDATA and comments are skipped. Returns the bytes and the number of
-    entry start tags seen."""
+    entry start tags seen. ``tags``: the document's :func:`entry_tags`, if already found."""
     seen, cut_at, last_close = 0, -1, -1
-    for is_end, start, end in _entry_tags(data):
+    for is_end, start, end in _entry_tags(data) if tags is None else tags:
         if is_end:
             last_close = end
         else:
@@ -230,13 +239,14 @@ def cut_entries(data: bytes, keep: int) -> tuple[bytes, int]:
     return data[:cut_at] + data[last_close:], seen
 
 
-def entry_spans(data: bytes) -> list[tuple[int, int]] | None:
+def entry_spans(data: bytes, tags: EntryTags | None = None) -> list[tuple[int, int]] | None:
     """Where each entry element of a document starts and ends, or None when they do not pair
     up one after the other (one inside another, an end tag without its start or its ``>``, or
-    a start tag without its end, as a self-closing entry looks here)."""
+    a start tag without its end, as a self-closing entry looks here). ``tags``: the document's
+    :func:`entry_tags`, if already found."""
     spans: list[tuple[int, int]] = []
     open_at = -1
-    for is_end, start, end in _entry_tags(data):
+    for is_end, start, end in _entry_tags(data) if tags is None else tags:
         if not is_end:
             if open_at >= 0:  # a start tag inside an open entry
                 return None
@@ -390,7 +400,7 @@ def parse_feed(
     max_entry_chars: int = 400_000,
     max_parsed_entries: int | None = None,
     fast: bool = True,
-    select: Callable[[bytes], bytes] | None = None,
+    select: Callable[[bytes, EntryTags | None], bytes] | None = None,
 ) -> ParsedFeed:
     """Parse a feed document's bytes (and its HTTP response headers) into a ParsedFeed.
 
@@ -401,8 +411,8 @@ def parse_feed(
     bad input: a document that yields nothing usable has ``error`` set and no entries.
     ``fast=False`` always parses with feedparser (see :mod:`jirga.parse_fast`). ``select``, if
     given, is handed the document's bytes just before they are parsed (UTF-8, prolog cleaned,
-    entries past the parsing limit cut) and returns the bytes to parse instead: see
-    :class:`jirga.unchanged.UnchangedEntries`.
+    entries past the parsing limit cut) and their :func:`entry_tags` (None when the cut moved
+    them), and returns the bytes to parse instead: see :class:`jirga.unchanged.UnchangedEntries`.
     """
     if not body.strip():
         return ParsedFeed(entries=(), error="empty body")
@@ -416,11 +426,13 @@ def parse_feed(
     if entity_count:
         warnings.append(f"{entity_count} ENTITY declarations were removed, not expanded")
     limit = 5 * max_entries if max_parsed_entries is None else max_parsed_entries
-    data, seen = cut_entries(data, limit)
+    tags: EntryTags | None = entry_tags(data)
+    uncut = data
+    data, seen = cut_entries(data, limit, tags)
     if seen > limit:
         warnings.append(f"the document has {seen} entries; only the first {limit} were parsed")
     if select is not None:
-        data = select(data)
+        data = select(data, tags if data is uncut else None)
     result: Mapping[str, Any] | None = read_feed(data, headers) if fast else None
     media_type = content_type.split(";")[0].strip().lower()
     if result is not None and headers and not _xml_media_type(media_type):

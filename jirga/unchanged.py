@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from jirga import __version__
-from jirga.parse import entry_spans
+from jirga.parse import EntryTags, entry_spans
 
 DIGEST_SIZE = 8  # bytes per entry: 1.6 KB for a feed of 200 entries
 
@@ -80,7 +80,8 @@ class UnchangedEntries:
     """Cuts the entries of a document whose hashes were kept from the last poll.
 
     Call it with the document's bytes (prolog cleaned, entries counted and capped: see
-    :func:`jirga.parse.parse_feed`'s ``select``); it returns the bytes to parse, and leaves
+    :func:`jirga.parse.parse_feed`'s ``select``) and, when already found, their entry tags;
+    it returns the bytes to parse, and leaves
     ``hashes`` (every entry's digest, packed, to keep for the next poll; None when the entries
     could not be told apart or were too many) and ``unchanged`` (how many were cut).
     """
@@ -92,9 +93,9 @@ class UnchangedEntries:
         self.hashes: bytes | None = None
         self.unchanged = 0
 
-    def __call__(self, data: bytes) -> bytes:
+    def __call__(self, data: bytes, tags: EntryTags | None = None) -> bytes:
         self.hashes, self.unchanged = None, 0
-        spans = entry_spans(data)
+        spans = entry_spans(data, tags)
         if spans is None or len(spans) > self._max_entries:
             return data
         key = self._key

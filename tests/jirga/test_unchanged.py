@@ -11,7 +11,7 @@ import pytest
 
 from jirga import pipeline
 from jirga.config import load_terms
-from jirga.parse import entry_spans
+from jirga.parse import entry_spans, entry_tags, parse_feed
 from jirga.pipeline import Caps, Source, Stages
 from jirga.types import Alias, AliasRule, Term
 from jirga.unchanged import (
@@ -83,6 +83,23 @@ def test_items_element_of_rss10_is_not_an_entry() -> None:
     data = b"<rdf:RDF><channel><items><rdf:Seq/></items></channel><item>x</item></rdf:RDF>"
     spans = entry_spans(data)
     assert spans is not None and [data[a:b] for a, b in spans] == [b"<item>x</item>"]
+
+
+def test_the_parser_hands_over_the_entry_tags_it_found_unless_the_cut_moved_them() -> None:
+    handed: list[tuple[bytes, object]] = []
+
+    def select(data: bytes, tags: object) -> bytes:
+        handed.append((data, tags))
+        return data
+
+    parse_feed(rss(item(1) + item(2)), select=select)
+    parse_feed(rss(item(1) + item(2) + item(3)), max_parsed_entries=2, select=select)
+    (whole, tags), (cut, none) = handed
+    assert tags == entry_tags(whole) and len(tags) == 4  # type: ignore[arg-type]
+    assert none is None and len(entry_tags(cut)) == 4
+    # Handed the tags or finding them itself, the tracker cuts and hashes the same.
+    first, second = UnchangedEntries(b"", KEY, 200), UnchangedEntries(b"", KEY, 200)
+    assert first(whole, entry_tags(whole)) == second(whole) and first.hashes == second.hashes
 
 
 def test_pack_and_unpack() -> None:

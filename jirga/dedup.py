@@ -207,10 +207,9 @@ def _kind(words: int, config: DedupConfig) -> _Kind | None:
 
 def _shingle(tokens: list[str], kind: _Kind, config: DedupConfig) -> Shingles:
     if kind == "word":
-        # crc32 is stable everywhere and collides for 1 pair in 4e9; the n-gram step re-mixes it.
-        ids = np.fromiter(
-            (zlib.crc32(t.encode("utf-8")) for t in tokens), dtype=_U64, count=len(tokens)
-        )
+        # crc32 of the UTF-8 bytes is stable everywhere and collides for 1 pair in 4e9; the
+        # n-gram step re-mixes it.
+        ids = np.fromiter(map(zlib.crc32, map(str.encode, tokens)), dtype=_U64, count=len(tokens))
         return _ngrams(ids, config.shingle_size, _WORD_SALT)
     points = np.frombuffer(" ".join(tokens).encode("utf-32-le"), dtype="<u4").astype(_U64)
     return _ngrams(points, config.char_size, _CHAR_SALT)

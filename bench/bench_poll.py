@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,7 +52,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import httpx
+# Only the standard library and feedgen at the top: a contender's worker pool has its fork
+# server import the modules this script took its names from (jirga.workerpool's
+# _main_imports), and the jirga command's own script imports little; httpx is imported where
+# the fetch ceiling needs it.
 from feedgen import feed_body, feed_specs, feeds_toml, routes, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,7 +321,9 @@ def reader_job(conn: Connection, params: dict[str, Any]) -> None:
 
 def _edition(params: dict[str, Any], new: int) -> None:
     """Have the server send every feed as it is after gaining ``new`` entries (0: as first)."""
-    httpx.get(f"{params['base']}/_edition?{1 if new else 0}").raise_for_status()
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(f"{params['base']}/_edition?{1 if new else 0}") as answer:  # raises on >= 400
+        answer.read()
 
 
 JOBS: dict[str, Callable[[Connection, dict[str, Any]], None]] = {
@@ -353,6 +359,8 @@ def lxml_limit(bodies: list[bytes], processes: int) -> float:
 
 def fetch_ceiling(urls: list[str], concurrency: int) -> float:
     """Seconds for plain httpx threads to download every body (no validators, no parsing)."""
+    import httpx  # here, not at the top: see the note on imports there
+
     with httpx.Client(limits=httpx.Limits(max_connections=concurrency)) as client:
         began = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -161,11 +162,23 @@ class Poller:
             memory_mb=self.settings.parse_memory_mb,
             detect_languages=any(source_of(f).detect_language for f in self.feeds.values()),
         )
+        # Everything alive when the poll starts (imported modules, settings, the engine; with
+        # Prefect, far more) is left out of the collector's full passes until the poll ends:
+        # each of those walked all of it, and a cold poll of 1,000 feeds ran six, 0.43-0.46 s
+        # of the main process's 3 s. Only if nobody froze objects before (unfreezing would undo
+        # their freeze); afterwards they are collected as before.
+        self._froze = gc.get_freeze_count() == 0
+        if self._froze:
+            gc.freeze()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._pool.close()
-        self._fetcher.close()
+        try:
+            self._pool.close()
+            self._fetcher.close()
+        finally:
+            if self._froze:
+                gc.unfreeze()
 
     def run(self, due: Sequence[FeedState]) -> None:
         """Fetch, process and store every feed in ``due`` (inside ``with poller:``).

@@ -1,6 +1,10 @@
-"""How a poll groups its feeds for saving: by the feeds that bring articles, and by feeds in all."""
+"""How a poll groups its feeds for saving (by the feeds that bring articles, and by feeds in all),
+and how it keeps what was alive before it out of the collector's full passes."""
 
 from __future__ import annotations
+
+import gc
+import weakref
 
 import pytest
 
@@ -60,3 +64,32 @@ def test_feeds_with_articles_close_a_group_at_the_smaller_size(poller: Poller) -
     for _ in range(polling.SAVE_GROUP - 1):
         _queue(poller, with_articles=True)
     assert len(saver.groups) == 1
+
+
+class _Cycle:
+    me: object
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_a_poll_keeps_what_was_alive_before_it_out_of_full_collections(
+    storage: Storage, frozen_before: bool
+) -> None:
+    # Frozen for the poll (a full collection would walk all of it), and given back to the
+    # collector after; a freeze that was there before the poll is left as it was.
+    settings = Settings(parse_workers=0)
+    poller = Poller(settings, storage, {f.id: f for f in FEEDS}, (), NOW, PollSummary())
+    if frozen_before:
+        gc.freeze()
+    try:
+        with poller:
+            assert gc.get_freeze_count() > 0
+            garbage = _Cycle()
+            garbage.me = garbage
+            dead = weakref.ref(garbage)
+            del garbage
+            gc.collect()
+            assert dead() is None  # a poll's own garbage is still collected
+        after = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert (after > 0) is frozen_before

@@ -9,10 +9,10 @@ parsed, so only the new and the edited ones cost anything.
 A hash is keyed with everything else the entry's outcome depends on (:func:`scope_key`: the
 watch terms, the caps, the near-duplicate rule, the feed's own settings, and the code:
 :func:`code_fingerprint`), so changing the watch list, or jirga, say, makes every entry new
-once. Nothing is left out when the entries
-cannot be told apart safely (an entry inside another, an unclosed one) or when the document has
-more entries than are kept (which ones are kept depends on all of them); then no hashes are
-kept either, and the next poll parses everything.
+once. Nothing is left out when the entries cannot be told apart safely (an entry inside
+another, an unclosed one) or when the document has more entries than are kept (which ones are
+kept depends on all of them); then no hashes are kept either, and the next poll parses
+everything.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@
 
 The feeds of ``bench_poll.py`` (``feedgen``) go through the pipeline in this process once; their
 matching articles are then saved into a fresh SQLite file as a poll saves them
-(``Storage.save_feeds``, a group closing at N feeds with articles or 8 N feeds in all), once
-for every group size, the sizes taken in turn ``--repeat`` times so that they share the
-machine's slow and fast moments. Printed: the wall and CPU seconds of each replay (one thread,
-no fetching or parsing meanwhile), and the median of each size against the poll's own
-(``flows.polling.SAVE_GROUP``).
+(``Storage.save_feeds``, a group closing at N feeds with articles or, in all, at N times the
+poll's ratio of ``SAVE_GROUP_FEEDS`` to ``SAVE_GROUP``), once for every group size, the sizes
+taken in turn ``--repeat`` times so that they share the machine's slow and fast moments.
+Printed: the wall and CPU seconds of each replay (one thread, no fetching or parsing
+meanwhile), and the median of each size against the poll's own (``flows.polling.SAVE_GROUP``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from feedgen import feed_body, feed_specs
 
-from flows.polling import SAVE_GROUP
+from flows.polling import SAVE_GROUP, SAVE_GROUP_FEEDS
 from jirga.config import load_watchlist
 from jirga.dedup import DedupConfig
 from jirga.pipeline import Source, Stages
@@ -48,9 +48,10 @@ def replay(
         storage.sync_feeds(feeds, NOW)
         states: dict[str, FeedState] = {s.feed_id: s for s in storage.feed_states()}
         groups: list[list[polls.FeedSave]] = [[]]
+        in_all = group * SAVE_GROUP_FEEDS // SAVE_GROUP
         for feed_id, items in found:
             groups[-1].append(polls.FeedSave(states[feed_id], 200, items))
-            if sum(bool(s.items) for s in groups[-1]) >= group or len(groups[-1]) >= 8 * group:
+            if sum(bool(s.items) for s in groups[-1]) >= group or len(groups[-1]) >= in_all:
                 groups.append([])
         began, cpu = time.perf_counter(), time.thread_time()
         for saves in groups:

@@ -188,13 +188,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.redirect(int(query.get("code", "302")), query["to"])
 
     def route_slow(self, rest: str, query: dict[str, str]) -> None:
-        """Count concurrent requests of group ``rest``; wait (bounded) for a companion."""
+        """Count concurrent requests of group ``rest``; wait (bounded) for a companion, or for
+        ``hold`` requests of the group in all."""
         log = self.server.log
+        need = int(query.get("hold", "2"))
         with log.lock:
             log.active[rest] = log.active.get(rest, 0) + 1
             log.peak[rest] = max(log.peak.get(rest, 0), log.active[rest])
             log.lock.notify_all()
-            log.lock.wait_for(lambda: log.active[rest] >= 2, timeout=HOLD_SECONDS)
+            log.lock.wait_for(lambda: log.active[rest] >= need, timeout=HOLD_SECONDS)
         try:
             self.reply(200, FEED)
         finally:

@@ -364,6 +364,27 @@ def test_fetch_many_yields_every_feed_and_respects_the_per_host_limit(feed_serve
     assert feed_server.log.peak["g"] == 2
 
 
+def test_fetch_many_adds_threads_while_answers_keep_it_waiting(feed_server, make_fetcher):
+    # Each answer waits for all eight requests to be in flight: the two first threads alone
+    # would each wait out the server's hold, and the peak would stay at two.
+    fetcher = make_fetcher(concurrency=8, per_host=8)
+    states = [FeedState(f"f{i}", feed_server.url(f"/slow/grow?hold=8&i={i}")) for i in range(8)]
+
+    assert len(list(fetcher.fetch_many(states, NOW))) == 8
+    assert feed_server.log.peak["grow"] == 8
+
+
+def test_fetch_many_starts_with_two_threads(feed_server, make_fetcher, monkeypatch):
+    from jirga import fetch
+
+    monkeypatch.setattr(fetch, "_GROW_AFTER", 60.0)  # the caller never waits that long here
+    fetcher = make_fetcher(concurrency=8, per_host=8)
+    states = [FeedState(f"f{i}", feed_server.url(f"/slow/two?hold=4&i={i}")) for i in range(4)]
+
+    assert len(list(fetcher.fetch_many(states, NOW))) == 4
+    assert feed_server.log.peak["two"] == 2
+
+
 def test_direct_fetches_from_threads_share_the_per_host_limit(feed_server, make_fetcher):
     fetcher = make_fetcher(per_host=2)
     outcomes: list[FetchOutcome] = []

@@ -211,7 +211,11 @@ class Poller:
             if result.outcome is FetchOutcome.OK and result.body is not None:
                 source = source_of(self.feeds[state.feed_id])
                 seen = state.entry_hashes or b""
-                yield (state, result), (result.body, dict(result.headers), source, self.now, seen)
+                # The key waits for the document's result, the body only for its trip to a
+                # worker: the key does not hold it, so that documents queued for the workers
+                # (see WorkerPool.run_many) are in memory once, as the message that carries them.
+                kept = dataclasses.replace(result, body=None)
+                yield (state, kept), (result.body, dict(result.headers), source, self.now, seen)
                 continue
             if result.outcome is FetchOutcome.RETRY_LATER:
                 # The server asked for a pause: not a failure, but worth a line.

@@ -57,6 +57,11 @@ JobFactory = Callable[[], Callable[[Any], Any]]
 _GIB = 1 << 30
 _START_TIMEOUT = 60.0  # seconds a new worker may take to import the parser and report ready
 _AHEAD_BUFFER = 1 << 20  # send buffer asked for on each worker's pipe (the system may give less)
+# Bytes of documents taken from the caller while the workers start (the first start also starts
+# the fork server, which imports the job's modules: about a third of a second). Taking them
+# lets the caller's producer (the fetchers) work on the idle core meanwhile, instead of waiting
+# with a handful of documents done; they are then sent to the workers first.
+_START_BUFFER = 16 << 20
 
 
 def _misbehave(behaviour: str | None, memory_limit: int | None) -> None:
@@ -285,7 +290,10 @@ class WorkerPool(Generic[P, R]):
         """Run the job on ``(key, payload)`` items; yield ``(key, result)`` as each finishes.
 
         Results come in completion order, not input order. Items are taken from ``items`` only
-        as workers become free, so a generator of fetched bodies is never held all at once.
+        as workers become free, so a generator of fetched bodies is never held all at once;
+        while workers start (the pool's first run, with the fork server's imports, or one
+        replacing a worker that failed), up to :data:`_START_BUFFER` bytes of them are taken
+        meanwhile, so that their producer is not kept waiting by the start.
         A document that times out, runs out of memory or crashes its worker yields
         ``failure(reason)``; the worker is replaced and the other documents are unaffected.
         ``_test_behaviour`` maps keys to "crash", "hang" or "oom", for tests only: the worker
@@ -327,14 +335,16 @@ class WorkerPool(Generic[P, R]):
         # Each busy worker's documents, in the order it reads them: the first is the one it is
         # working on (with its deadline), a second is one sent ahead (see _send_ahead).
         busy: dict[_Worker, deque[_Task[K]]] = {}
-        retry: deque[_Task[K]] = deque()  # sent ahead to a worker that then died or overran
+        # To send before new items: taken while the workers started, or sent ahead to a worker
+        # that then died or overran.
+        queued: deque[_Task[K]] = deque()
         exhausted = False
         settled: list[tuple[K, R]] = []
         waiting: _Task[K] | None = None  # taken from items, too big to send ahead
         try:
             while True:
                 while len(busy) < self.workers:
-                    task = self._next_task(retry, waiting, items, behaviours, exhausted)
+                    task = self._next_task(queued, waiting, items, behaviours, exhausted)
                     if task is None:
                         exhausted = True
                         break
@@ -342,7 +352,10 @@ class WorkerPool(Generic[P, R]):
                         waiting = None
                     if not self._idle:
                         # Every missing worker at once: they build their jobs side by side.
-                        self._idle = self._start(self.workers - len(busy))
+                        early, exhausted = self._start_taking(
+                            self.workers - len(busy), items, behaviours, exhausted
+                        )
+                        queued.extend(early)
                     worker = self._idle.pop()
                     try:
                         worker.conn.send_bytes(task.message)
@@ -351,17 +364,17 @@ class WorkerPool(Generic[P, R]):
                         continue
                     task.start(self.time_limit)
                     busy[worker] = deque([task])
-                if not exhausted and waiting is None:
-                    waiting, exhausted = self._send_ahead(busy, retry, items, behaviours)
+                if (queued or not exhausted) and waiting is None:
+                    waiting, exhausted = self._send_ahead(busy, queued, items, behaviours)
                 # Results are handed out only once every free worker has its next document:
                 # the caller's time with them (storing a feed) then overlaps the workers' own.
                 yield from settled
                 if not busy:
-                    if waiting is None and not retry:
+                    if waiting is None and not queued:
                         return
                     settled = []
                     continue
-                settled = list(self._collect(busy, retry))
+                settled = list(self._collect(busy, queued))
         finally:
             # Abandoned mid-way (the caller stopped iterating): results still in flight must not
             # be read by the next call as if they were its own.
@@ -370,17 +383,18 @@ class WorkerPool(Generic[P, R]):
 
     def _next_task(
         self,
-        retry: deque[_Task[K]],
+        queued: deque[_Task[K]],
         waiting: _Task[K] | None,
         items: Iterator[tuple[K, P]],
         behaviours: Mapping[K, str],
         exhausted: bool,
     ) -> _Task[K] | None:
-        """The next document for an idle worker: one to retry, the one waiting, or a new one."""
-        if retry:
-            return retry.popleft()
+        """The next document for an idle worker: the one waiting (taken before any still
+        queued), one queued, or a new one."""
         if waiting is not None:
             return waiting
+        if queued:
+            return queued.popleft()
         if exhausted:
             return None
         item = next(items, None)
@@ -392,7 +406,7 @@ class WorkerPool(Generic[P, R]):
     def _send_ahead(
         self,
         busy: dict[_Worker, deque[_Task[K]]],
-        retry: deque[_Task[K]],
+        queued: deque[_Task[K]],
         items: Iterator[tuple[K, P]],
         behaviours: Mapping[K, str],
     ) -> tuple[_Task[K] | None, bool]:
@@ -404,8 +418,8 @@ class WorkerPool(Generic[P, R]):
         for worker, tasks in busy.items():
             if len(tasks) != 1:
                 continue
-            if retry:
-                task = retry.popleft()
+            if queued:
+                task = queued.popleft()
             else:
                 item = next(items, None)
                 if item is None:
@@ -417,18 +431,18 @@ class WorkerPool(Generic[P, R]):
             try:
                 worker.conn.send_bytes(task.message)
             except OSError:  # the worker just died: its current document will say so
-                retry.append(task)
+                queued.appendleft(task)  # before younger ones
                 continue
             tasks.append(task)
         return None, False
 
     def _collect(
-        self, busy: dict[_Worker, deque[_Task[K]]], retry: deque[_Task[K]]
+        self, busy: dict[_Worker, deque[_Task[K]]], queued: deque[_Task[K]]
     ) -> Iterator[tuple[K, R]]:
         """Wait until some worker finishes, dies or overruns; yield what that settles.
 
         A document sent ahead to a worker that dies or overruns was never started: it goes to
-        ``retry``, for another worker."""
+        ``queued``, for another worker."""
         deadlines = [tasks[0].deadline for tasks in busy.values()]
         timeout = max(0.0, min(deadlines) - time.monotonic())
         ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
@@ -440,13 +454,13 @@ class WorkerPool(Generic[P, R]):
                     result, keep_going = worker.conn.recv()
                 except (EOFError, OSError):
                     del busy[worker]
-                    retry.extend(list(tasks)[1:])
+                    queued.extendleft(reversed(list(tasks)[1:]))
                     yield current.key, self._failed(worker, "")
                     continue
                 tasks.popleft()
                 if not keep_going:  # the worker ran out of memory; ``result`` is the reason
                     del busy[worker]
-                    retry.extend(tasks)
+                    queued.extendleft(reversed(tasks))
                     worker.stop()
                     yield current.key, self.failure(str(result))
                     continue
@@ -458,7 +472,7 @@ class WorkerPool(Generic[P, R]):
                 yield current.key, result
             elif now >= current.deadline:
                 del busy[worker]
-                retry.extend(list(tasks)[1:])
+                queued.extendleft(reversed(list(tasks)[1:]))
                 yield (
                     current.key,
                     self._failed(worker, f"it took longer than {self.time_limit:g} s"),
@@ -473,6 +487,41 @@ class WorkerPool(Generic[P, R]):
                 reason, _ = worker.conn.recv()
                 return str(reason)
         return ""
+
+    def _start_taking(
+        self, n: int, items: Iterator[tuple[K, P]], behaviours: Mapping[K, str], exhausted: bool
+    ) -> tuple[list[_Task[K]], bool]:
+        """Start ``n`` workers (into the idle list) and, until they are ready, take documents from
+        ``items``, up to :data:`_START_BUFFER` bytes of them. Returns those, and whether
+        ``items`` ran out."""
+        started: list[_Worker] = []
+        failed: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                started.extend(self._start(n))
+            except BaseException as exc:  # raised in the caller's thread below
+                failed.append(exc)
+
+        starter = threading.Thread(target=start, name="jirga-pool-start", daemon=True)
+        starter.start()
+        taken: list[_Task[K]] = []
+        size = 0
+        try:
+            while not exhausted and size < _START_BUFFER and starter.is_alive():
+                item = next(items, None)
+                if item is None:
+                    exhausted = True
+                    break
+                key, payload = item
+                taken.append(_Task(key, _message(payload, behaviours.get(key))))
+                size += taken[-1].message.nbytes
+        finally:
+            starter.join()
+            self._idle.extend(started)  # also when taking failed: close() stops them
+        if failed:
+            raise failed[0]
+        return taken, exhausted
 
     def _start(self, n: int) -> list[_Worker]:
         """``n`` new workers, ready to work."""

@@ -93,3 +93,20 @@ def test_a_poll_keeps_what_was_alive_before_it_out_of_full_collections(
     finally:
         gc.unfreeze()
     assert (after > 0) is frozen_before
+
+
+def test_a_body_on_its_way_to_a_worker_is_held_by_the_payload_alone(poller: Poller) -> None:
+    # Documents queued for the workers while they start are in memory once, as the payload;
+    # the key kept for the result has everything the feed's state needs but the body.
+    state = _state(FEEDS[0], '"e1"')
+    result = FetchResult(
+        FetchOutcome.OK, url=state.url, final_url=state.url, status=200, body=b"<rss/>", etag='"e2"'
+    )
+    (((key_state, kept), payload),) = poller._bodies(iter([(state, result)]), backoff(Settings()))
+
+    assert payload[0] == b"<rss/>"
+    assert key_state == state
+    assert kept.body is None
+    assert kept == FetchResult(
+        FetchOutcome.OK, url=state.url, final_url=state.url, status=200, etag='"e2"'
+    )

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -107,6 +108,8 @@ def test_a_body_larger_than_the_memory_limit_is_an_error_and_the_pool_goes_on():
 
 
 def test_items_are_taken_only_as_workers_free_up(pool):
+    # Both workers up (an earlier test may have had one replaced): no start to wait for.
+    assert len(dict(pool.parse_many((i, doc(f"up{i}"), None) for i in range(2)))) == 2
     taken = []
 
     def items() -> Iterator[tuple[int, bytes, None]]:
@@ -124,6 +127,89 @@ def test_items_are_taken_only_as_workers_free_up(pool):
 
 
 @pytest.mark.timeout(60)
+def _slow_start(monkeypatch, seconds: float = 0.5) -> list[int]:
+    """Workers take ``seconds`` longer to report ready (as a first start, with its imports);
+    the list returned grows by one as each has."""
+    from jirga.workerpool import _Worker
+
+    real = _Worker.wait_ready
+    ready: list[int] = []
+
+    def wait_ready(self):
+        time.sleep(seconds)
+        real(self)
+        ready.append(1)
+
+    monkeypatch.setattr(_Worker, "wait_ready", wait_ready)
+    return ready
+
+
+def _taken_before_start(
+    fresh: ParserPool, count: int, ready: list[int]
+) -> tuple[list[bool], dict[int, str]]:
+    """For each item, whether the workers were still starting when it was taken; the results."""
+    starting: list[bool] = []
+
+    def items() -> Iterator[tuple[int, bytes, None]]:
+        for i in range(count):
+            starting.append(len(ready) < fresh.workers)
+            yield i, doc(f"early{i}"), None
+
+    results = dict(fresh.parse_many(items()))
+    return starting, {key: parsed.entries[0].title for key, parsed in results.items()}
+
+
+def test_documents_are_taken_while_the_workers_start(monkeypatch):
+    # The caller's producer (the fetchers) works meanwhile, instead of waiting on the start.
+    ready = _slow_start(monkeypatch)
+    with ParserPool(2, time_limit=30.0) as fresh:
+        starting, titles = _taken_before_start(fresh, 20, ready)
+
+    assert starting == [True] * 20
+    assert titles == {i: f"early{i} 0" for i in range(20)}
+
+
+def test_documents_taken_while_the_workers_start_are_bounded(monkeypatch):
+    from jirga import workerpool
+
+    ready = _slow_start(monkeypatch)
+    monkeypatch.setattr(workerpool, "_START_BUFFER", 1)  # bytes: one document is over it
+    with ParserPool(2, time_limit=30.0) as fresh:
+        starting, titles = _taken_before_start(fresh, 20, ready)
+
+    # The first, for which the workers start, and one while they do; then only as they free up.
+    assert starting == [True, True] + [False] * 18
+    assert titles == {i: f"early{i} 0" for i in range(20)}
+
+
+def test_a_producer_failing_while_the_workers_start_leaves_none_behind(monkeypatch):
+    _slow_start(monkeypatch)
+
+    def items() -> Iterator[tuple[int, bytes, None]]:
+        yield 0, doc("first"), None
+        raise RuntimeError("the producer broke")
+
+    fresh = ParserPool(2, time_limit=30.0)
+    with pytest.raises(RuntimeError, match="the producer broke"):
+        dict(fresh.parse_many(items()))
+    workers = list(fresh._idle)
+    assert len(workers) == 2  # started all the same, and the pool's to stop
+    fresh.close()
+    assert not any(w.process.is_alive() for w in workers)
+
+
+def test_a_start_that_fails_while_documents_are_taken_raises(monkeypatch):
+    from jirga.workerpool import _Worker
+
+    def wait_ready(self):
+        self.stop()
+        raise ParseError("a worker process failed to start (test)")
+
+    monkeypatch.setattr(_Worker, "wait_ready", wait_ready)
+    with ParserPool(2) as fresh, pytest.raises(ParseError, match="failed to start"):
+        dict(fresh.parse_many((i, doc(f"d{i}"), None) for i in range(5)))
+
+
 def test_an_abandoned_iteration_leaves_no_stale_result(pool):
     results = pool.parse_many(
         [("quick", doc("quick"), None), ("stuck", doc("stuck"), None)],

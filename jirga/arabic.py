@@ -38,9 +38,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from jirga.cache import code_point_lists
 
 __all__ = ["WORD_AHEAD", "WORD_BEHIND", "Normalized", "fold", "is_word", "normalize"]
 
@@ -120,10 +123,10 @@ def _char_class(chars: Iterable[str]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-# --- word boundaries ------------------------------------------------------------------------------
+# --- scans of Unicode ----------------------------------------------------------------------------
 
 
-def _marks_and_formats() -> tuple[list[str], frozenset[str]]:
+def _marks_and_formats() -> tuple[list[str], list[str]]:
     """The scanned characters of category M (marks) and of category Cf (format), in one pass."""
     marks, formats = [], []
     for block in _SCANNED:
@@ -133,10 +136,72 @@ def _marks_and_formats() -> tuple[list[str], frozenset[str]]:
                 marks.append(chr(cp))
             elif category == "Cf":
                 formats.append(chr(cp))
-    return marks, frozenset(formats)
+    return marks, formats
 
 
-_MARK_CHARS, _FORMAT_CHARS = _marks_and_formats()
+def _scanned_chars() -> list[str]:
+    return [chr(cp) for block in _SCANNED for cp in block if not 0xD800 <= cp <= 0xDFFF]
+
+
+def _per_char(transform: Callable[[str], str], chars: list[str]) -> list[str] | None:
+    """``transform`` of each character, from one call over all of them joined by newlines.
+
+    A newline is a starter that composes with nothing, so NFKC or case folding of the joined
+    text is that of each character in turn; None if the pieces do not come apart one for one.
+    """
+    pieces = transform("\n".join(chars)).split("\n")
+    return pieces if len(pieces) == len(chars) else None
+
+
+def _changing_both(marks: list[str], formats: frozenset[str]) -> dict[bool, list[str]]:
+    """:func:`_changing` for both ``casefold`` settings (every process folding text needs both:
+    the matcher keeps its aliases' case for acronyms), given the scanned marks and format
+    characters.
+
+    :func:`_fold_char` starts from NFKC and case folding: a character both leave alone changes
+    only if it is a space, a hyphen, removed, a digit or a letter that is mapped. The whole range
+    is tested with one call of each over the joined text instead of two calls per character,
+    the NFKC pass shared by both settings; only the characters found are folded one by one.
+    """
+    chars = [ch for ch in _scanned_chars() if ch != "\n"]  # the separator is a space anyway
+    nfkc = _per_char(lambda t: unicodedata.normalize("NFKC", t), chars)
+    folded = _per_char(str.casefold, nfkc) if nfkc is not None else None
+    removed = formats | {_TATWEEL} | {ch for ch in marks if _removed(ch)}
+    special = removed | set(_HYPHENS) | set(_LETTERS) | set(_DIGITS)
+
+    def changing(outs: list[str] | None) -> list[str]:
+        if outs is None:  # not expected; folding every character is always right
+            return ["\n", *chars]
+        pairs = zip(chars, outs, strict=True)
+        return ["\n"] + [ch for ch, o in pairs if o != ch or ch in special or ch.isspace()]
+
+    return {False: changing(nfkc), True: changing(folded)}
+
+
+def _scans() -> dict[str, list[str]]:
+    """What this module's tables start from: the marks and format characters, and the
+    characters folding may change with and without case folding (:func:`_changing_both`)."""
+    marks, formats = _marks_and_formats()
+    changing = _changing_both(marks, frozenset(formats))
+    return {
+        "marks": marks,
+        "formats": formats,
+        "changing": changing[False],
+        "changing_casefold": changing[True],
+    }
+
+
+# Scanning every code point takes about 0.1 s, in every process that imports this module (the
+# parser pool's fork server, at the start of a poll, among them); the results are kept in the
+# cache directory, keyed by this file, Python's version and its Unicode tables.
+_SCANS = code_point_lists(
+    Path(__file__), ("marks", "formats", "changing", "changing_casefold"), _scans
+)
+_MARK_CHARS, _FORMAT_CHARS = _SCANS["marks"], frozenset(_SCANS["formats"])
+
+
+# --- word boundaries ------------------------------------------------------------------------------
+
 # A word character is a letter or a number of any script ([^\W_]: what str.isalnum accepts) or a
 # mark. Marks matter in Latin and Indic text; the Arabic ones are gone once the text is folded.
 _MARKS = _char_class(_MARK_CHARS)
@@ -169,48 +234,9 @@ class _Tables:
     expand: dict[int, _Codes]  # code point -> the characters it expands to
 
 
-def _scanned_chars() -> list[str]:
-    return [chr(cp) for block in _SCANNED for cp in block if not 0xD800 <= cp <= 0xDFFF]
-
-
-def _per_char(transform: Callable[[str], str], chars: list[str]) -> list[str] | None:
-    """``transform`` of each character, from one call over all of them joined by newlines.
-
-    A newline is a starter that composes with nothing, so NFKC or case folding of the joined
-    text is that of each character in turn; None if the pieces do not come apart one for one.
-    """
-    pieces = transform("\n".join(chars)).split("\n")
-    return pieces if len(pieces) == len(chars) else None
-
-
 def _changing(casefold: bool) -> list[str]:
     """The scanned characters that :func:`_fold_char` may change; all others fold to themselves."""
-    return _changing_both()[casefold]
-
-
-@functools.cache
-def _changing_both() -> dict[bool, list[str]]:
-    """:func:`_changing` for both ``casefold`` settings (every process folding text needs both:
-    the matcher keeps its aliases' case for acronyms).
-
-    :func:`_fold_char` starts from NFKC and case folding: a character both leave alone changes
-    only if it is a space, a hyphen, removed, a digit or a letter that is mapped. The whole range
-    is tested with one call of each over the joined text instead of two calls per character,
-    the NFKC pass shared by both settings; only the characters found are folded one by one.
-    """
-    chars = [ch for ch in _scanned_chars() if ch != "\n"]  # the separator is a space anyway
-    nfkc = _per_char(lambda t: unicodedata.normalize("NFKC", t), chars)
-    folded = _per_char(str.casefold, nfkc) if nfkc is not None else None
-    removed = _FORMAT_CHARS | {_TATWEEL} | {ch for ch in _MARK_CHARS if _removed(ch)}
-    special = removed | set(_HYPHENS) | set(_LETTERS) | set(_DIGITS)
-
-    def changing(outs: list[str] | None) -> list[str]:
-        if outs is None:  # not expected; folding every character is always right
-            return ["\n", *chars]
-        pairs = zip(chars, outs, strict=True)
-        return ["\n"] + [ch for ch, o in pairs if o != ch or ch in special or ch.isspace()]
-
-    return {False: changing(nfkc), True: changing(folded)}
+    return _SCANS["changing_casefold" if casefold else "changing"]
 
 
 @functools.cache

@@ -8,19 +8,17 @@ loads map it from there (about 10 ms): the byte-level automaton, 37 MB, is then 
 file as it is walked, and only the pages that text actually visits come into memory, shared by
 every process that maps the same file.
 
-The directory is ``$JIRGA_CACHE_DIR`` if set (empty: no cache), else ``$XDG_CACHE_HOME/jirga``,
-else ``~/.cache/jirga``. Its entry is named by a hash of the model file and the languages, so a
-new py3langid model gets a new entry; it is written under a temporary name and renamed into
-place, so a reader never sees half of one. Deleting the directory is always safe. Any failure
-to read or write it falls back on py3langid's own loading, with the same results
-(``tests/jirga/test_langid_model.py``).
+The directory is :func:`jirga.cache.cache_dir`. Its entry is named by a hash of the model file
+and the languages, so a new py3langid model gets a new entry; it is written under a temporary
+name and renamed into place, so a reader never sees half of one. Deleting the directory is
+always safe. Any failure to read or write it falls back on py3langid's own loading, with the
+same results (``tests/jirga/test_langid_model.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -29,19 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from jirga.cache import cache_dir
+
 log = logging.getLogger(__name__)
 
 _FORMAT = "1"  # bumped whenever what is written changes
 _ARRAYS = ("ptc", "pc", "classes", "nextmove", "row", "out")
-
-
-def cache_dir() -> Path | None:
-    """Where the restricted model is kept, or None when caching is turned off."""
-    configured = os.environ.get("JIRGA_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "jirga"
 
 
 def load_identifier(languages: Sequence[str]) -> Any:

@@ -26,7 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-# jirga's own cache (the language model) likewise, instead of the user's.
+# jirga's own cache (the language model, the folding scans) likewise, instead of the user's.
 _CACHE = Path(tempfile.mkdtemp(prefix="jirga-test-cache-"))
 os.environ.setdefault("JIRGA_CACHE_DIR", str(_CACHE))
 for _made in (_PREFECT_HOME, _CACHE):

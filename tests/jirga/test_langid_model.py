@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jirga import langid_model
+from jirga.cache import cache_dir
 from jirga.language import LANGUAGES
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "language" / "labelled.jsonl"
@@ -137,16 +138,7 @@ def test_caching_can_be_turned_off(
 ) -> None:
     monkeypatch.setenv("JIRGA_CACHE_DIR", "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert langid_model.cache_dir() is None
+    assert cache_dir() is None
     identifier = langid_model.load_identifier(LANGUAGES)
     assert identifier.rank("") == reference[-5]
     assert list(tmp_path.iterdir()) == []
-
-
-def test_the_default_place_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("JIRGA_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert langid_model.cache_dir() == tmp_path / "jirga"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert langid_model.cache_dir() == tmp_path / ".cache" / "jirga"

@@ -45,7 +45,15 @@ import numpy.typing as npt
 
 from jirga.cache import code_point_lists
 
-__all__ = ["WORD_AHEAD", "WORD_BEHIND", "Normalized", "fold", "is_word", "normalize"]
+__all__ = [
+    "WORD_AHEAD",
+    "WORD_BEHIND",
+    "Normalized",
+    "fold",
+    "folded_text",
+    "is_word",
+    "normalize",
+]
 
 _LETTERS = {
     "\u064a": "\u06cc",  # ي Arabic yeh
@@ -288,8 +296,8 @@ class Normalized:
 
 def _expand(
     tables: _Tables, codes: _Codes, folded: _Codes, lengths: npt.NDArray[np.uint8]
-) -> tuple[_Codes, npt.NDArray[np.int64]]:
-    """The folded codes and their origins when some characters expand (``ﻻ``, ``…``, ``ß``)."""
+) -> _Codes:
+    """The folded codes when some characters expand (``ﻻ``, ``…``, ``ß``)."""
     ends = np.cumsum(lengths, dtype=np.int64)
     kept = np.empty(int(ends[-1]), dtype=np.uint32)
     one = lengths == 1
@@ -297,7 +305,7 @@ def _expand(
     for index in np.flatnonzero(lengths > 1):
         piece = tables.expand[int(codes[index])]
         kept[ends[index] - len(piece) : ends[index]] = piece
-    return kept, np.repeat(np.arange(len(codes), dtype=np.int64), lengths)
+    return kept
 
 
 def normalize(text: str, *, casefold: bool = True, digits: bool = True) -> Normalized:
@@ -319,7 +327,8 @@ def normalize(text: str, *, casefold: bool = True, digits: bool = True) -> Norma
             kept_at = lengths.astype(bool)
             folded, origin = folded[kept_at], np.flatnonzero(kept_at)
         else:
-            folded, origin = _expand(tables, codes, folded, lengths)
+            folded = _expand(tables, codes, folded, lengths)
+            origin = np.repeat(np.arange(len(codes), dtype=np.int64), lengths)
         data = folded.tobytes()
     out = data.decode("utf-32-le", "surrogatepass")
     if "  " in out:  # a run of separators becomes its first space
@@ -333,7 +342,30 @@ def normalize(text: str, *, casefold: bool = True, digits: bool = True) -> Norma
     return Normalized(out, origin)
 
 
+def folded_text(text: str, *, casefold: bool = True, digits: bool = True) -> str:
+    """``normalize(text).text``, without the offset map: for a text only searched (the
+    screening of a feed's entries), whose offsets cost more than its folding."""
+    tables = _tables(casefold, digits)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    folded = tables.single[codes]
+    data = folded.tobytes()
+    if _SPECIAL_BYTES in data:  # see normalize
+        lengths = tables.length[codes]
+        if lengths.max() <= 1:
+            folded = folded[lengths.astype(bool)]
+        else:
+            folded = _expand(tables, codes, folded, lengths)
+        data = folded.tobytes()
+    out = data.decode("utf-32-le", "surrogatepass")
+    if "  " in out:  # as in normalize (a regex over the text is slower, runs being many)
+        space = folded == 0x20
+        keep = np.ones(len(folded), dtype=bool)
+        keep[1:] = ~(space[1:] & space[:-1])
+        out = folded[keep].tobytes().decode("utf-32-le", "surrogatepass")
+    return out
+
+
 def fold(text: str, *, casefold: bool = True, digits: bool = True) -> str:
     """The normalised text alone, with outer spaces stripped: how an alias or a context word is
     compared."""
-    return normalize(text, casefold=casefold, digits=digits).text.strip()
+    return folded_text(text, casefold=casefold, digits=digits).strip()

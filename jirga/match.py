@@ -32,7 +32,7 @@ from typing import Literal, cast
 
 import ahocorasick  # type: ignore[import-not-found]
 
-from jirga.arabic import WORD_AHEAD, WORD_BEHIND, Normalized, fold, is_word, normalize
+from jirga.arabic import WORD_AHEAD, WORD_BEHIND, Normalized, fold, folded_text, is_word, normalize
 from jirga.errors import ConfigError, ConfigProblem
 from jirga.types import AliasRule, Mention, Term
 
@@ -227,7 +227,7 @@ class Matcher:
         joined = [i for i, m in enumerate(maybe) if not m]
         if not joined:
             return maybe
-        whole = normalize(_SEPARATOR.join(cast(str, texts[i]) for i in joined)).text
+        whole = folded_text(_SEPARATOR.join(cast(str, texts[i]) for i in joined))
         starts = [0] + [m.end() for m in re.finditer(_SEPARATOR, whole)]
         for cand in self._scanner.scan(whole):
             maybe[joined[bisect.bisect_right(starts, cand.start) - 1]] = True

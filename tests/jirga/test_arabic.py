@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jirga import arabic
-from jirga.arabic import _fold_char, fold, is_word, normalize
+from jirga.arabic import _fold_char, fold, folded_text, is_word, normalize
 
 
 @pytest.mark.parametrize(
@@ -165,6 +165,18 @@ def test_normalize_agrees_with_a_per_character_reference_on_random_text() -> Non
             assert 0 <= first < last <= len(text)
             # every folded character comes from the original characters it maps to
             assert norm.text[i] in _reference(text[first:last]) or norm.text[i] == " "
+
+
+@pytest.mark.parametrize(("casefold", "digits"), [(True, True), (False, True), (True, False)])
+def test_folded_text_is_the_normalized_text(casefold: bool, digits: bool) -> None:
+    rng = random.Random(20261204)
+    # Random text, long runs of spaces and hyphens, expansions and removals side by side.
+    alphabet = _ALPHABET + "   --\u2026\ufdfa\u00df\u200c\u0640"
+    texts = ["", " ", "  ", "\u2026", "a  \u2026  b", "\u200c\u200c"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(600)]
+    for text in texts:
+        expected = normalize(text, casefold=casefold, digits=digits).text
+        assert folded_text(text, casefold=casefold, digits=digits) == expected, repr(text)
 
 
 @pytest.mark.parametrize(

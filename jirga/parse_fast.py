@@ -114,6 +114,9 @@ _MONTHS = {
 }
 
 
+_DAY_MINUTES = 24 * 60
+
+
 def _date(text: str) -> tuple[int, ...] | None:
     """The UTC time of a date in one of the two forms feeds use (``Sat, 21 Feb 2026 06:00:00
     +0500``, ``2026-02-21T06:00:00Z``) as feedparser's 9-tuple; :class:`_Unsure` for any other
@@ -123,16 +126,24 @@ def _date(text: str) -> tuple[int, ...] | None:
         return None
     if match := _RFC822.fullmatch(value):
         day, month, year, hour, minute, second, zone = match.groups()
-        offset = dt.timedelta()
+        # UTC by subtracting the offset from the naive time: what astimezone of an aware one
+        # gives, without building a timezone per entry. Its limits are kept (under a day).
+        ahead = 0
         if zone[0] in "+-":
-            sign = -1 if zone[0] == "-" else 1
-            offset = sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        local = dt.datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute))
-        parsed = local.replace(second=int(second or 0), tzinfo=dt.timezone(offset))
-    elif _ISO.fullmatch(value):
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    else:
+            ahead = int(zone[1:3]) * 60 + int(zone[3:5])
+            if ahead >= _DAY_MINUTES:
+                raise ValueError(f"UTC offset {zone} is a day or more")
+            if zone[0] == "-":
+                ahead = -ahead
+        local = dt.datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0)
+        )
+        utc = local - dt.timedelta(minutes=ahead) if ahead else local
+        # An aware UTC time's tuple, whose tm_isdst is -1 (UTC has no dst() to consult).
+        return (*utc.timetuple()[:8], -1)
+    if not _ISO.fullmatch(value):
         raise _Unsure
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(dt.UTC).timetuple()[:9]
 
 

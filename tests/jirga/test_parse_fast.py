@@ -8,13 +8,16 @@ and Atom 1.0 must actually take the fast path, so the comparison cannot pass by 
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+import re
 from pathlib import Path
 
 import pytest
 
 from bench.feedgen import FeedSpec, feed_body, feed_specs
 from jirga.parse import clean_prolog, parse_feed
-from jirga.parse_fast import read_feed
+from jirga.parse_fast import _date, read_feed
 from tests.jirga.test_parse import as_json, rss
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "feeds"
@@ -126,3 +129,56 @@ def test_atom_edge_cases(case: str) -> None:
     )
     same_either_way(body, HEADERS)
     same_either_way(body.replace(b' xml:lang="en"', b""), {"Content-Language": "ur"})
+
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _date_by_aware_datetimes(value: str) -> tuple[int, ...]:
+    """An RFC 822 date's UTC 9-tuple the plain way: an aware datetime, moved to UTC."""
+    day, month, year, hour, minute, second, zone = re.fullmatch(
+        r"(?:\w{3},\s*)?(\d{1,2})\s+(\w{3})\s+(\d{4})\s+(\d{2}):(\d{2})(?::(\d{2}))?\s+(\S+)", value
+    ).groups()  # type: ignore[union-attr]
+    offset = dt.timedelta()
+    if zone[0] in "+-":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+    local = dt.datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute))
+    aware = local.replace(second=int(second or 0), tzinfo=dt.timezone(offset))
+    return aware.astimezone(dt.UTC).timetuple()[:9]
+
+
+def test_rfc822_dates_come_out_as_aware_datetimes_moved_to_utc_would() -> None:
+    rng = random.Random(20261204)
+    values = [
+        "Sat, 21 Feb 2026 06:00:00 +0500",
+        "29 Feb 2024 23:59 -0000",
+        "01 Jan 0001 00:00:00 +0000",
+        "31 Dec 9999 23:59:59 GMT",
+        "31 Dec 2025 23:30:00 -0130",  # into the next year
+        "01 Jan 2026 00:15:00 +0545",  # into the last one
+        "15 Jun 2026 12:00:00 +2359",
+        "15 Jun 2026 12:00:00 +0099",  # minutes past 59 count as minutes
+    ]
+    for _ in range(2000):
+        zone = rng.choice(
+            ["GMT", "UTC", "UT", "Z", f"{rng.choice('+-')}{rng.randint(0, 2359):04d}"]
+        )
+        values.append(
+            f"{rng.randint(1, 28):02d} {rng.choice(_MONTHS)} {rng.randint(1900, 2100)}"
+            f" {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} {zone}"
+        )
+    for value in values:
+        assert _date(value) == _date_by_aware_datetimes(value), value
+    # What the datetime module cannot hold is an error either way (the caller falls back).
+    for impossible in (
+        "15 Jun 2026 12:00:00 +2400",
+        "30 Feb 2026 12:00:00 GMT",
+        "15 Jun 2026 12:00:60 GMT",
+        "01 Jan 0001 00:00:00 +0100",
+        "31 Dec 9999 23:00:00 -0100",
+    ):
+        with pytest.raises((ValueError, OverflowError)):
+            _date_by_aware_datetimes(impossible)
+        with pytest.raises((ValueError, OverflowError)):
+            _date(impossible)

@@ -140,6 +140,22 @@ def test_signature_and_keys_are_fixed_values() -> None:
     ]
 
 
+@pytest.mark.parametrize("size", [1, 2, 255, 256, 257, 300, 512, 513, 1000, 3000])
+def test_signing_in_blocks_is_the_minimum_over_every_shingle(size: int) -> None:
+    from jirga import dedup
+
+    rng = np.random.default_rng(size)
+    values = np.unique(rng.integers(0, 2**64 - 1, size + 10, dtype=np.uint64))[:size]
+    mul, add = dedup._permutations(DEFAULT_CONFIG.num_perm, DEFAULT_CONFIG.seed)
+    # Every product at once, in Python integers (mod 2^64 by hand): no buffer, no block.
+    expected = [
+        min(((a * int(v) + b) & (2**64 - 1)) >> 32 for v in values.tolist())
+        for a, b in zip(mul[:, 0].tolist(), add[:, 0].tolist(), strict=True)
+    ]
+    assert dedup._minhash(values, DEFAULT_CONFIG).tolist() == expected
+    assert dedup._minhash(values, DEFAULT_CONFIG).tolist() == expected  # the buffer reused
+
+
 def test_keys_are_the_same_in_another_process() -> None:
     code = (
         "import json, sys; from jirga.dedup import band_keys, signature; "

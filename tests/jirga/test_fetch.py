@@ -43,6 +43,7 @@ def test_ok_reports_body_and_validators_and_refetch_is_not_modified(feed_server,
     assert all(name == name.lower() for name, _ in first.headers)
     assert first.url == first.final_url == url
     assert first.error is None
+    assert 0 < first.elapsed < 60
 
     again = fetcher.fetch(state(url, etag=first.etag, last_modified=first.last_modified), NOW)
 
@@ -362,6 +363,15 @@ def test_fetch_many_yields_every_feed_and_respects_the_per_host_limit(feed_serve
     assert sorted(s.feed_id for s, _ in results) == sorted(s.feed_id for s in states)
     assert all(r.outcome is FetchOutcome.OK for _, r in results)
     assert feed_server.log.peak["g"] == 2
+
+
+def test_feeds_queue_by_their_host_however_it_is_written():
+    from jirga.fetch import _host_key
+
+    assert _host_key("https://Example.COM:8443/a?b#c") == "example.com"
+    assert _host_key("http://user:pw@[2001:DB8::1]:80/") == "2001:db8::1"
+    assert _host_key("http://[::1/") == ""  # unbalanced bracket: not a URL; fetched to fail
+    assert _host_key("not a url") == ""
 
 
 def test_fetch_many_adds_threads_while_answers_keep_it_waiting(feed_server, make_fetcher):
